@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * virtsocket ABI: the one definition shared by the guest module, the host
+ * module and user space (C and C++).
+ *
+ * Three interfaces live here:
+ *  - the socket address and run-time discovery files (user space <-> kernel);
+ *  - the hypercall and handshake (guest module <-> host module);
+ *  - the shared descriptor ring in guest memory (guest module <-> host module).
+ *
+ * Every structure has a fixed size and layout checked at compile time, in C
+ * and in C++, by VIRT_ABI_CHECK_LAYOUT() at the bottom of this file.
+ */
+#ifndef _VIRTSOCKET_ABI_H
+#define _VIRTSOCKET_ABI_H
+
+#include <linux/types.h>
+#ifdef __KERNEL__
+#include <linux/stddef.h>
+#else
+#include <stddef.h>
+#endif
+
+/* ---- Sockets ----------------------------------------------------------- */
+
+/*
+ * Default address family number.  Out-of-tree code cannot raise AF_MAX, so
+ * virtsocket takes a slot left free in Linux 6.1 and 6.12: 23 was AF_IRDA,
+ * removed in 4.17.  The modules take it as the "family" parameter and
+ * publish the value in use in VIRT_SYSFS_DIR "/family"; user space must
+ * read it from there rather than use this constant.
+ */
+#define VIRT_AF_DEFAULT		23
+
+#define VIRT_CID_ANY		0xffffffffU
+#define VIRT_CID_HYPERVISOR	0U
+#define VIRT_CID_LOCAL		1U
+#define VIRT_CID_HOST		2U
+#define VIRT_CID_GUEST_MIN	3U	/* the host assigns guests CIDs from here */
+#define VIRT_PORT_ANY		0xffffffffU
+
+/* Laid out like struct sockaddr_vm, so vsock tools port by renaming. */
+struct sockaddr_virt {
+	__u16 svirt_family;		/* sa_family_t */
+	__u16 svirt_reserved1;
+	__u32 svirt_port;
+	__u32 svirt_cid;
+	__u8 svirt_flags;
+	__u8 svirt_zero[3];
+};
+
+/* Run-time discovery: one directory on whichever side is loaded. */
+#define VIRT_SYSFS_DIR		"/sys/kernel/virtsocket"
+/* Files in it: "family" (number), "role" ("guest"/"host"), "cid" (own CID). */
+
+/* ---- Hypercall and handshake --------------------------------------------- */
+
+/*
+ * The host module services KVM_HC_MODULE (added by kvm-patch/), chosen far
+ * from upstream's sequential numbers 1..12 and the 13 that research patches
+ * reuse.  a0 selects the operation; the return value is 0 or a negative
+ * Linux errno (or -KVM_ENOSYS, 1000, when the host module is absent).
+ */
+#define VIRT_HC_NR		0x10000UL
+#define VIRT_HC_ENOSYS		1000L	/* KVM_ENOSYS */
+
+enum virt_hc_op {
+	VIRT_HC_HELLO = 1,	/* a1 = GPA of struct virt_hello */
+	VIRT_HC_BYE = 2,	/* unregister this VM's ring */
+	VIRT_HC_FLUSH = 3,	/* process the ring (data path) */
+};
+
+#define VIRT_ABI_VERSION	1U
+#define VIRT_HELLO_MAGIC	0x76697274U	/* "virt" */
+
+/* Feature bits, offered by the guest and masked by the host. */
+#define VIRT_F_NOTIFY_IRQ	(1ULL << 0)	/* guest wants interrupts */
+#define VIRT_F_STREAM		(1ULL << 1)	/* SOCK_STREAM */
+#define VIRT_F_KNOWN		(VIRT_F_NOTIFY_IRQ | VIRT_F_STREAM)
+
+/*
+ * Handshake block, in guest memory, 64-byte aligned (so it never crosses a
+ * page).  The guest fills the first half; the host validates all of it and,
+ * on success, fills the second half.
+ */
+struct virt_hello {
+	/* guest -> host */
+	__u32 magic;
+	__u32 guest_version;
+	__u64 guest_features;
+	__u64 ring_gpa;			/* page aligned */
+	__u32 ring_entries;		/* descriptors per direction */
+	__u32 apic_id;			/* notification destination */
+	__u32 vector;			/* notification vector, 32..255 */
+	__u32 reserved0;
+	/* host -> guest */
+	__u32 host_version;
+	__u32 cid;
+	__u64 host_features;
+	__u64 reserved1;
+};
+
+#define VIRT_HELLO_ALIGN	64
+
+/* ---- Descriptor ring ----------------------------------------------------- */
+
+#define VIRT_RING_MIN_ENTRIES	16U
+#define VIRT_RING_MAX_ENTRIES	4096U
+#define VIRT_RING_ALIGN		4096U
+
+/* Ring header: producer/consumer indices of both directions (free running). */
+struct virt_ring_hdr {
+	__u32 tx_prod;		/* guest -> host descriptors: guest writes */
+	__u32 tx_cons;		/* host writes */
+	__u32 rx_prod;		/* host -> guest completions: host writes */
+	__u32 rx_cons;		/* guest writes */
+	__u32 rx_event;		/* interrupt when rx_prod passes this */
+	__u32 flags;
+	__u32 reserved[10];
+};
+
+enum virt_op {
+	VIRT_OP_CONNECT = 1,
+	VIRT_OP_ACCEPT = 2,
+	VIRT_OP_SEND = 3,
+	VIRT_OP_RX_POST = 4,	/* a receive buffer the host may fill */
+	VIRT_OP_SHUTDOWN = 5,
+	VIRT_OP_RESET = 6,
+	VIRT_OP_CREDIT = 7,
+	VIRT_OP_MAX = VIRT_OP_CREDIT,
+};
+
+struct virt_desc {
+	__u16 op;		/* enum virt_op */
+	__u16 flags;
+	__u32 conn;		/* connection id */
+	__u64 addr;		/* guest-physical address of the payload */
+	__u32 len;
+	__s32 status;		/* completion: 0 or negative errno */
+	__u32 buf_alloc;	/* credit: receive buffer size */
+	__u32 fwd_cnt;		/* credit: bytes consumed so far */
+};
+
+/* Layout: header, then tx descriptors, then rx descriptors. */
+static inline __u64 virt_ring_bytes(__u32 entries)
+{
+	__u64 raw = sizeof(struct virt_ring_hdr) +
+		    2ULL * entries * sizeof(struct virt_desc);
+
+	return (raw + VIRT_RING_ALIGN - 1) & ~(__u64)(VIRT_RING_ALIGN - 1);
+}
+
+static inline int virt_ring_entries_valid(__u32 entries)
+{
+	return entries >= VIRT_RING_MIN_ENTRIES &&
+	       entries <= VIRT_RING_MAX_ENTRIES &&
+	       (entries & (entries - 1)) == 0;
+}
+
+/* ---- Layout checks --------------------------------------------------------- */
+
+#ifdef __cplusplus
+#define VIRT_ABI_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define VIRT_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+#define VIRT_ABI_CHECK(type, size)                                      \
+	VIRT_ABI_ASSERT(sizeof(struct type) == (size), #type " size")
+
+#define VIRT_ABI_CHECK_OFF(type, field, off)                            \
+	VIRT_ABI_ASSERT(offsetof(struct type, field) == (off),          \
+			#type "." #field " offset")
+
+VIRT_ABI_CHECK(sockaddr_virt, 16);
+VIRT_ABI_CHECK_OFF(sockaddr_virt, svirt_port, 4);
+VIRT_ABI_CHECK_OFF(sockaddr_virt, svirt_cid, 8);
+VIRT_ABI_CHECK_OFF(sockaddr_virt, svirt_flags, 12);
+VIRT_ABI_CHECK(virt_hello, 64);
+VIRT_ABI_CHECK_OFF(virt_hello, ring_gpa, 16);
+VIRT_ABI_CHECK_OFF(virt_hello, vector, 32);
+VIRT_ABI_CHECK_OFF(virt_hello, host_version, 40);
+VIRT_ABI_CHECK_OFF(virt_hello, cid, 44);
+VIRT_ABI_CHECK_OFF(virt_hello, host_features, 48);
+VIRT_ABI_CHECK(virt_ring_hdr, 64);
+VIRT_ABI_CHECK_OFF(virt_ring_hdr, rx_event, 16);
+VIRT_ABI_CHECK(virt_desc, 32);
+VIRT_ABI_CHECK_OFF(virt_desc, addr, 8);
+VIRT_ABI_CHECK_OFF(virt_desc, status, 20);
+VIRT_ABI_CHECK_OFF(virt_desc, fwd_cnt, 28);
+
+#endif /* _VIRTSOCKET_ABI_H */
