@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hypercall service: KVM calls virt_hypercall() in the vCPU thread that
+ * executed VMCALL/VMMCALL with RAX = KVM_HC_MODULE.  Nothing read from the
+ * guest is trusted; every failure is an errno returned to that guest only.
+ */
+#include <linux/slab.h>
+
+#include "hello_check.h"
+#include "virt_host.h"
+
+struct virt_host_stats virt_stats;
+
+/* The host's half of struct virt_hello starts here. */
+#define VIRT_HELLO_REPLY offsetof(struct virt_hello, host_version)
+
+/* Every page of the ring must be guest RAM (not MMIO, not outside slots). */
+static int virt_ring_in_ram(struct kvm_vcpu *vcpu, u64 gpa, u32 entries)
+{
+	gfn_t gfn = gpa_to_gfn(gpa);
+	gfn_t end = gfn + (virt_ring_bytes(entries) >> PAGE_SHIFT);
+
+	for (; gfn < end; gfn++)
+		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn))
+			return -ERANGE;
+	return 0;
+}
+
+static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
+{
+	struct virt_hello hello;
+	struct virt_ring_hdr hdr = {};
+	struct virt_vm *vm;
+	int r;
+
+	if (!IS_ALIGNED(hello_gpa, VIRT_HELLO_ALIGN))
+		return -EINVAL;
+	if (kvm_vcpu_read_guest(vcpu, hello_gpa, &hello, sizeof(hello)))
+		return -EFAULT;
+	r = virt_hello_check(&hello);
+	if (r)
+		return r;
+	r = virt_ring_in_ram(vcpu, hello.ring_gpa, hello.ring_entries);
+	if (r)
+		return r;
+	/* The host owns tx_cons and rx_prod: start them from zero. */
+	if (kvm_vcpu_write_guest(vcpu, hello.ring_gpa, &hdr, sizeof(hdr)))
+		return -EFAULT;
+
+	vm = virt_vm_alloc(vcpu->kvm);
+	if (!vm)
+		return -ENOMEM;
+	vm->ring_gpa = hello.ring_gpa;
+	vm->ring_entries = hello.ring_entries;
+	vm->apic_id = hello.apic_id;
+	vm->vector = hello.vector;
+	vm->features = virt_hello_features(&hello);
+	atomic64_set(&vm->hypercalls, 1);
+
+	/* Under the lock: two vCPUs may race to register the same VM. */
+	virt_vms_lock();
+	if (virt_vm_find(vcpu->kvm)) {
+		r = -EEXIST;
+		goto out_free;
+	}
+	hello.host_version = VIRT_ABI_VERSION;
+	hello.cid = vm->cid;
+	hello.host_features = vm->features;
+	if (kvm_vcpu_write_guest(vcpu, hello_gpa + VIRT_HELLO_REPLY,
+				 &hello.host_version,
+				 sizeof(hello) - VIRT_HELLO_REPLY)) {
+		r = -EFAULT;
+		goto out_free;
+	}
+	virt_vm_add(vm);
+	/* Proves the notification path to the guest right away. */
+	virt_vm_notify(vm);
+	virt_vms_unlock();
+	pr_info("virtsocket: VM pid %d registered as CID %u (ring 0x%llx, %u entries)\n",
+		vm->pid, vm->cid, vm->ring_gpa, vm->ring_entries);
+	return 0;
+
+out_free:
+	virt_vms_unlock();
+	virt_vm_free(vm);
+	return r;
+}
+
+unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,
+			     unsigned long a1, unsigned long a2,
+			     unsigned long a3)
+{
+	struct virt_vm *vm;
+	long r;
+
+	atomic64_inc(&virt_stats.hypercalls);
+	switch (op) {
+	case VIRT_HC_HELLO:
+		r = virt_hello(vcpu, a1);
+		break;
+	case VIRT_HC_BYE:
+		r = virt_vm_remove(vcpu->kvm);
+		break;
+	default:
+		r = -EOPNOTSUPP;
+		break;
+	}
+	if (op != VIRT_HC_HELLO || r) {
+		virt_vms_lock();
+		vm = virt_vm_find(vcpu->kvm);
+		if (vm) {
+			atomic64_inc(&vm->hypercalls);
+			if (r)
+				atomic64_inc(&vm->errors);
+		}
+		virt_vms_unlock();
+	}
+	if (r)
+		atomic64_inc(&virt_stats.rejected);
+	return r;
+}

@@ -1,0 +1,28 @@
+#!/bin/bash
+# In the test host: boot guest IDX under this host's KVM and wait for it.
+# Used by stage-host.sh, and by hand from `testbed --shell`.
+#   run-guest.sh IDX [extra QEMU args...]
+set -u
+idx=${1:?usage: run-guest.sh IDX [QEMU args...]}
+shift
+# shellcheck source=/dev/null
+. "$TESTBED_OUT/config"
+out=$TESTBED_OUT
+console=(-serial "file:$out/guest$idx.console")
+[ "${TB_SHELL:-0}" = 1 ] && console=(-serial mon:stdio)
+start=$(date +%s.%N)
+# shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
+timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \
+	-machine q35,accel=kvm -cpu "$TB_GUEST_CPU" -smp "$TB_GUEST_CPUS" -m "$TB_GUEST_MEM" \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-kernel "/boot/vmlinuz-$TB_RELEASE" -initrd "$TB_INITRD" \
+	-append "console=ttyS0 loglevel=$TB_LOGLEVEL mitigations=off panic=-1 tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out" \
+	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
+	"${console[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
+rc=$?
+end=$(date +%s.%N)
+echo "guest${idx}_qemu_rc $rc" >>"$out/times"
+awk -v i="$idx" -v a="$start" -v b="$end" 'BEGIN { printf "guest%s_qemu_seconds %.2f\n", i, b - a }' >>"$out/times"
+exit $rc

@@ -1,0 +1,87 @@
+#!/bin/bash
+# PID 1 of the test host (L1) after switch_root: load the patched KVM and the
+# host module, start the --host command, boot the guests under this KVM,
+# collect exit codes and kernel logs into $TESTBED_OUT, power off.
+# Settings come from $TESTBED_OUT/config (written by vm-images/testbed).
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in tb.out=*) TESTBED_OUT=${arg#tb.out=} ;; esac
+done
+export TESTBED_OUT TESTBED_ROLE=host HOME=/root
+# shellcheck source=/dev/null
+. "$TESTBED_OUT/config"
+out=$TESTBED_OUT
+echo "host_stage_uptime $(cut -d' ' -f1 /proc/uptime)" >>"$out/times"
+
+finish() {
+	dmesg >"$out/host.dmesg"
+	sync
+	poweroff -f
+	sleep 60
+}
+
+step() { # step DESCRIPTION COMMAND...: run, on failure record and stop
+	local what=$1; shift
+	if ! "$@" >>"$out/host-setup.log" 2>&1; then
+		echo "testbed: test host: $what failed: $*" >>"$out/host-setup.log"
+		echo 1 >"$out/host-setup.rc"
+		finish
+	fi
+}
+
+mount -t debugfs debugfs /sys/kernel/debug
+hostname testhost
+step "loading irqbypass" modprobe irqbypass
+step "loading ccp" modprobe ccp
+if [ "$TB_KVM" = patched ]; then
+	step "loading patched kvm.ko" insmod "$TB_REPO/build/kvm/kvm.ko"
+	step "loading patched kvm-amd.ko" insmod "$TB_REPO/build/kvm/kvm-amd.ko" nested=1
+else
+	step "loading stock kvm" modprobe kvm_amd nested=1
+fi
+[ -c /dev/kvm ] || step "checking /dev/kvm" false
+if [ "$TB_HOST_MODULE" = 1 ]; then
+	step "loading virtsocket_host.ko" insmod "$TB_REPO/host-module/virtsocket_host.ko"
+fi
+echo 0 >"$out/host-setup.rc"
+
+host_pid=
+if [ -n "$TB_HOST_CMD" ]; then
+	(cd "$TB_REPO" && exec bash -c "$TB_HOST_CMD") >"$out/host.log" 2>&1 </dev/null &
+	host_pid=$!
+fi
+
+if [ "$TB_SHELL" = 1 ]; then
+	echo "testbed: test host shell; boot a guest with: $TB_REPO/vm-images/run-guest.sh 1"
+	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+	finish
+fi
+
+# Guests: one QEMU each, all at once.
+pids=()
+for i in $(seq 1 "$TB_GUESTS"); do
+	"$TB_REPO/vm-images/run-guest.sh" "$i" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do
+	wait "$p"
+done
+
+if [ -n "$host_pid" ]; then
+	# Give the host command a moment to finish on its own, then stop it.
+	for _ in $(seq 1 $((TB_HOST_GRACE * 10))); do
+		kill -0 "$host_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$host_pid" 2>/dev/null; then
+		echo "testbed: host command still running after the guests finished; stopped it" >>"$out/host-setup.log"
+		pkill -TERM -P "$host_pid" 2>/dev/null
+		kill -TERM "$host_pid" 2>/dev/null
+		echo stopped >"$out/host.rc"
+	else
+		wait "$host_pid"
+		echo $? >"$out/host.rc"
+	fi
+fi
+finish
