@@ -68,7 +68,8 @@ static const char *virt_hello_error(long r)
 {
 	switch (r) {
 	case -VIRT_HC_ENOSYS:
-		return "the host does not service virtsocket hypercalls (KVM without the virtsocket patch, or virtsocket_host not loaded)";
+		/* KVM without the patch, or virtsocket_host not loaded */
+		return "the host does not service virtsocket hypercalls";
 	case -EPROTONOSUPPORT:
 		return "the host speaks another virtsocket ABI version";
 	case -EEXIST:

@@ -8,7 +8,7 @@
 #include "hello_check.h"
 
 /* Guest-physical addresses are at most 52 bits on x86-64. */
-#define VIRT_GPA_LIMIT	(1ULL << 52)
+#define VIRT_GPA_LIMIT	_BITULL(52)
 
 int virt_hello_check(const struct virt_hello *h)
 {

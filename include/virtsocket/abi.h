@@ -9,15 +9,18 @@
  *  - the shared descriptor ring in guest memory (guest module <-> host module).
  *
  * Every structure has a fixed size and layout checked at compile time, in C
- * and in C++, by VIRT_ABI_CHECK_LAYOUT() at the bottom of this file.
+ * and in C++, by the static_assert()s at the bottom of this file.
  */
 #ifndef _VIRTSOCKET_ABI_H
 #define _VIRTSOCKET_ABI_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/stddef.h>
 #else
+#include <assert.h>
 #include <stddef.h>
 #endif
 
@@ -74,8 +77,8 @@ enum virt_hc_op {
 #define VIRT_HELLO_MAGIC	0x76697274U	/* "virt" */
 
 /* Feature bits, offered by the guest and masked by the host. */
-#define VIRT_F_NOTIFY_IRQ	(1ULL << 0)	/* guest wants interrupts */
-#define VIRT_F_STREAM		(1ULL << 1)	/* SOCK_STREAM */
+#define VIRT_F_NOTIFY_IRQ	_BITULL(0)	/* guest wants interrupts */
+#define VIRT_F_STREAM		_BITULL(1)	/* SOCK_STREAM */
 #define VIRT_F_KNOWN		(VIRT_F_NOTIFY_IRQ | VIRT_F_STREAM)
 
 /*
@@ -159,17 +162,11 @@ static inline int virt_ring_entries_valid(__u32 entries)
 
 /* ---- Layout checks --------------------------------------------------------- */
 
-#ifdef __cplusplus
-#define VIRT_ABI_ASSERT(cond, msg) static_assert(cond, msg)
-#else
-#define VIRT_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
-#endif
-
 #define VIRT_ABI_CHECK(type, size)                                      \
-	VIRT_ABI_ASSERT(sizeof(struct type) == (size), #type " size")
+	static_assert(sizeof(struct type) == (size), #type " size")
 
 #define VIRT_ABI_CHECK_OFF(type, field, off)                            \
-	VIRT_ABI_ASSERT(offsetof(struct type, field) == (off),          \
+	static_assert(offsetof(struct type, field) == (off),          \
 			#type "." #field " offset")
 
 VIRT_ABI_CHECK(sockaddr_virt, 16);

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Install the Debian packages virtsocket needs to build, test and benchmark,
+# once: `apt-get update` and `apt-get install` run only when one is missing.
+set -euo pipefail
+
+packages=(
+	# kernel side and the test bed (TESTBED.md)
+	build-essential linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	qemu-system-x86 busybox-static cpio kmod file xz-utils patch procps
+	# user space: C++20 library, tests, benchmarks
+	cmake g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
+	nlohmann-json3-dev libcli11-dev
+	# comparison transports and tools used by tests
+	socat
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#packages[@]} packages installed"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

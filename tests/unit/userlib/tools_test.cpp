@@ -1,0 +1,408 @@
+// The tools as built: argument handling, exit statuses, and real transfers.
+#include <virtsocket/socket.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "test_util.hpp"
+
+namespace vs = virtsocket;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string cat_bin = VIRTSOCK_CAT;
+const std::string perf_bin = VIRTSOCK_PERF;
+const std::string stat_bin = VIRTSOCK_STAT;
+
+bool contains(const std::string& haystack, const std::string& needle)
+{
+	return haystack.find(needle) != std::string::npos;
+}
+
+std::string random_bytes(std::size_t n)
+{
+	std::mt19937_64 rng(42);
+	std::string s(n, '\0');
+	for (auto& c : s)
+		c = static_cast<char>(rng());
+	return s;
+}
+
+std::uint64_t fnv1a(const std::string& s)
+{
+	std::uint64_t h = 1469598103934665603ULL;
+	for (unsigned char c : s)
+		h = (h ^ c) * 1099511628211ULL;
+	return h;
+}
+
+// "...: listening on URI" -> URI
+std::string listening_uri(test::child& c)
+{
+	auto line = c.stderr_line();
+	auto at = line.find("listening on ");
+	EXPECT_NE(at, std::string::npos) << "no ready line, got '" << line << "'";
+	return at == std::string::npos ? "" : line.substr(at + 13);
+}
+
+// ---- --help and usage errors -------------------------------------------------------
+
+class Help : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Help, ExitsZeroWithUsage)
+{
+	auto r = test::run({GetParam(), "--help"});
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_TRUE(contains(r.out, "Usage:")) << r.out;
+	EXPECT_TRUE(contains(r.out, "Exit status")) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Tools, Help, ::testing::Values(cat_bin, perf_bin, stat_bin),
+			 [](const auto& info) {
+				 auto name = std::filesystem::path(info.param).filename().string();
+				 return name.substr(name.find('-') + 1);
+			 });
+
+struct usage_case {
+	std::vector<std::string> argv;
+	std::string says;
+};
+
+void PrintTo(const usage_case& c, std::ostream* os)
+{
+	*os << std::filesystem::path(c.argv[0]).filename().string();
+	for (std::size_t i = 1; i < c.argv.size(); i++)
+		*os << ' ' << c.argv[i];
+}
+
+class Usage : public ::testing::TestWithParam<usage_case> {};
+
+TEST_P(Usage, ExitsTwoWithAMessage)
+{
+	auto r = test::run(GetParam().argv);
+	EXPECT_EQ(r.status, 2) << r.err;
+	EXPECT_TRUE(contains(r.err, GetParam().says)) << r.err;
+	EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+	Tools, Usage,
+	::testing::Values(
+		usage_case{{cat_bin}, "URI is required"},
+		usage_case{{cat_bin, "--bogus", "unix:/x"}, "--bogus"},
+		usage_case{{cat_bin, "unix:"}, "missing socket path"},
+		usage_case{{cat_bin, "virt:nohost:1"}, "CID 'nohost'"},
+		usage_case{{cat_bin, "-w", "-1", "unix:/x"}, "-w"},
+		usage_case{{cat_bin, "unix:/a", "unix:/b"}, "unix:/b"},
+		usage_case{{perf_bin}, "give --server URI or --client URI"},
+		usage_case{{perf_bin, "--server", "unix:/a", "--client", "unix:/b"}, "excludes"},
+		usage_case{{perf_bin, "--client", "unix:/a"}, "needs --size"},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "0"}, "outside 1.."},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "1G"}, "outside 1.."},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "lots"}, "--size"},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "64", "--mode", "fast"}, "--mode"},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "64", "--direction", "up"},
+			   "--direction"},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "64", "--bytes", "1", "--time", "1"},
+			   "excludes"},
+		usage_case{{perf_bin, "--client", "tcp:[::1:5", "--size", "64"}, "missing ']'"},
+		usage_case{{perf_bin, "--client", "unix:/a", "--size", "64", "--count", "5"},
+			   "--count needs --mode latency"},
+		usage_case{{stat_bin, "--bogus"}, "--bogus"},
+		usage_case{{stat_bin, "extra"}, "extra"}));
+
+// ---- runtime errors -------------------------------------------------------------------
+
+TEST(Cat, ConnectFailureExitsOne)
+{
+	test::temp_dir dir;
+	auto r = test::run({cat_bin, "unix:" + dir / "nobody"});
+	EXPECT_EQ(r.status, 1);
+	EXPECT_TRUE(contains(r.err, "connect to unix:" + dir / "nobody" + ": No such file")) << r.err;
+}
+
+TEST(Cat, MissingModuleIsExplained)
+{
+	test::temp_dir dir;
+	auto r = test::run({cat_bin, "virt:host:1234"},
+			   {.env = {{"VIRTSOCKET_SYSFS_DIR", (dir.path() / "gone").string()}}});
+	EXPECT_EQ(r.status, 1);
+	EXPECT_TRUE(contains(r.err, "AF_VIRT not available: virtsocket module not loaded (" +
+					    (dir.path() / "gone/family").string() + " missing)"))
+		<< r.err;
+}
+
+// ---- virtsock-cat moves data --------------------------------------------------------------
+
+// A file goes from a connecting cat to a listening cat, or the other way round;
+// the receiving side's stdin is empty, so it half-closes at once.
+void transfer(const std::string& scheme, bool listener_sends)
+{
+	test::temp_dir dir;
+	const auto data = random_bytes(3 << 20);
+	auto input = dir.write("in", data);
+	auto output = dir / "out";
+	std::string where = scheme == "unix" ? "unix:" + dir / "s" : "tcp:127.0.0.1:0";
+
+	test::spawn_options lopt, copt;
+	(listener_sends ? lopt : copt).stdin_path = input;
+	(listener_sends ? copt : lopt).stdout_path = output;
+	test::child listener({cat_bin, "-l", "-v", "-w", "5", where}, lopt);
+	auto uri = listening_uri(listener);
+	ASSERT_FALSE(uri.empty());
+	test::child client({cat_bin, uri}, copt);
+	auto c = client.wait();
+	auto l = listener.wait();
+	EXPECT_EQ(c.status, 0) << c.err;
+	EXPECT_EQ(l.status, 0) << l.err;
+	auto got = test::read_file(output);
+	EXPECT_EQ(got.size(), data.size());
+	EXPECT_EQ(fnv1a(got), fnv1a(data));
+	if (scheme == "unix") {
+		EXPECT_FALSE(std::filesystem::exists(dir / "s"));	// listener cleaned up
+	}
+}
+
+TEST(Cat, UnixFileToListener) { transfer("unix", false); }
+TEST(Cat, UnixFileFromListener) { transfer("unix", true); }
+TEST(Cat, TcpFileToListener) { transfer("tcp", false); }
+
+TEST(Cat, HalfClosesThenPrintsTheReply)
+{
+	test::temp_dir dir;
+	vs::listener l(vs::address("unix:" + dir / "s"));
+	test::child cat({cat_bin, "unix:" + dir / "s"}, {.stdin_path = dir.write("req", "question")});
+	auto s = l.accept(5s);
+	ASSERT_TRUE(s) << s.error().message();
+	std::string req;
+	std::array<std::byte, 64> buf;
+	for (;;) {	// until cat's half-close
+		auto n = s->recv(buf);
+		ASSERT_TRUE(n) << n.error().message();
+		if (*n == 0)
+			break;
+		req.append(reinterpret_cast<const char*>(buf.data()), *n);
+	}
+	EXPECT_EQ(req, "question");
+	std::string answer = "answer";
+	ASSERT_TRUE(s->send_all(std::as_bytes(std::span(answer))));
+	ASSERT_TRUE(s->close());
+	auto r = cat.wait();
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_EQ(r.out, "answer");
+}
+
+// ---- virtsock-perf ----------------------------------------------------------------------------
+
+json run_perf_client(const std::string& uri, std::vector<std::string> args)
+{
+	std::vector<std::string> argv{perf_bin, "--client", uri, "--json"};
+	argv.insert(argv.end(), args.begin(), args.end());
+	auto r = test::run(argv);
+	EXPECT_EQ(r.status, 0) << r.err;
+	json doc = json::parse(r.out, nullptr, false);	// exactly one document, or discarded
+	EXPECT_FALSE(doc.is_discarded()) << r.out;
+	return doc;
+}
+
+void expect_start(const json& doc, const std::string& uri, std::string_view mode,
+		  std::string_view direction, std::uint64_t size)
+{
+	ASSERT_TRUE(doc.contains("start")) << doc;
+	ASSERT_TRUE(doc["intervals"].is_array()) << doc;
+	ASSERT_TRUE(doc["end"].is_object()) << doc;
+	const auto& s = doc["start"];
+	EXPECT_EQ(s["transport"], uri.substr(0, uri.find(':')));
+	EXPECT_EQ(s["uri"], uri);
+	EXPECT_EQ(s["size"], size);
+	EXPECT_EQ(s["mode"], mode);
+	EXPECT_EQ(s["direction"], direction);
+}
+
+void perf_suite(const std::string& where)
+{
+	test::child server({perf_bin, "--server", where});
+	auto uri = listening_uri(server);
+	ASSERT_FALSE(uri.empty());
+
+	for (std::string direction : {"send", "recv"}) {
+		auto doc = run_perf_client(uri, {"--size", "4K", "--bytes", "8M", "--direction", direction});
+		expect_start(doc, uri, "throughput", direction, 4096);
+		EXPECT_EQ(doc["end"]["bytes"], 8U << 20);
+		EXPECT_GT(doc["end"]["throughput_MBps"].get<double>(), 0.0);
+		if (direction == "send") {
+			EXPECT_EQ(doc["end"]["receiver"]["bytes"], 8U << 20);
+		}
+	}
+
+	auto lat = run_perf_client(uri, {"--size", "64", "--bytes", "64K", "--mode", "latency"});
+	expect_start(lat, uri, "latency", "send", 64);
+	EXPECT_EQ(lat["end"]["round_trips"], 1024U);
+	const auto& l = lat["end"]["latency_us"];
+	for (auto key : {"p50", "p90", "p99", "p99.9", "max"})
+		ASSERT_TRUE(l.contains(key)) << key << " missing in " << l;
+	EXPECT_GT(l["p50"].get<double>(), 0.0);
+	EXPECT_LE(l["p50"].get<double>(), l["p90"].get<double>());
+	EXPECT_LE(l["p90"].get<double>(), l["p99"].get<double>());
+	EXPECT_LE(l["p99"].get<double>(), l["p99.9"].get<double>());
+	EXPECT_LE(l["p99.9"].get<double>(), l["max"].get<double>());
+
+	auto timed = run_perf_client(uri, {"--size", "1K", "--time", "0.3", "--interval", "0.1"});
+	EXPECT_EQ(timed["start"]["time"], 0.3);
+	EXPECT_GE(timed["intervals"].size(), 2U);
+	EXPECT_GE(timed["end"]["seconds"].get<double>(), 0.3);
+	EXPECT_LT(timed["end"]["seconds"].get<double>(), 2.0);
+	for (const auto& iv : timed["intervals"])
+		EXPECT_TRUE(iv.contains("throughput_MBps")) << iv;
+
+	auto human = test::run({perf_bin, "--client", uri, "--size", "512", "--bytes", "1M"});
+	EXPECT_EQ(human.status, 0) << human.err;
+	EXPECT_TRUE(contains(human.out, "MB/s")) << human.out;
+}
+
+TEST(Perf, UnixOneServerServesEveryTest)
+{
+	test::temp_dir dir;
+	perf_suite("unix:" + dir / "perf");
+}
+
+TEST(Perf, TcpOneServerServesEveryTest) { perf_suite("tcp:127.0.0.1:0"); }
+
+TEST(Perf, OnceServerExitsAfterOneClient)
+{
+	test::temp_dir dir;
+	test::child server({perf_bin, "--server", "unix:" + dir / "p", "--once", "--json"});
+	auto uri = listening_uri(server);
+	auto doc = run_perf_client(uri, {"--size", "64", "--count", "100", "--mode", "latency"});
+	EXPECT_EQ(doc["end"]["round_trips"], 100U);
+	auto s = server.wait();
+	EXPECT_EQ(s.status, 0) << s.err;
+	auto line = json::parse(s.out, nullptr, false);	// one JSON line per test
+	ASSERT_FALSE(line.is_discarded()) << s.out;
+	EXPECT_EQ(line["round_trips"], 100U);
+	EXPECT_EQ(line["mode"], "latency");
+	auto again = test::run({perf_bin, "--client", uri, "--size", "64"});
+	EXPECT_EQ(again.status, 1);	// nobody serves any more
+}
+
+TEST(Perf, SweepRunsEverySize)
+{
+	test::temp_dir dir;
+	test::child server({perf_bin, "--server", "unix:" + dir / "p"});
+	auto uri = listening_uri(server);
+	auto doc = run_perf_client(uri, {"--sweep", "64,1K,64K", "--bytes", "1M"});
+	ASSERT_TRUE(doc["sweep"].is_array()) << doc;
+	ASSERT_EQ(doc["sweep"].size(), 3U);
+	EXPECT_EQ(doc["sweep"][2]["start"]["size"], 65536U);
+	EXPECT_GT(doc["sweep"][2]["end"]["throughput_MBps"].get<double>(), 0.0);
+}
+
+TEST(Perf, NoServerIsARuntimeErrorInJson)
+{
+	test::temp_dir dir;
+	auto r = test::run({perf_bin, "--client", "unix:" + dir / "none", "--size", "64", "--json"});
+	EXPECT_EQ(r.status, 1);
+	auto doc = json::parse(r.out, nullptr, false);
+	ASSERT_FALSE(doc.is_discarded()) << r.out;
+	EXPECT_TRUE(contains(doc["error"].get<std::string>(), "No such file")) << doc;
+}
+
+TEST(Perf, ServerRejectsAForeignClient)
+{
+	test::temp_dir dir;
+	test::child server({perf_bin, "--server", "unix:" + dir / "p", "--once"});
+	auto uri = listening_uri(server);
+	auto c = vs::connector(2s).connect(vs::address(uri));
+	ASSERT_TRUE(c) << c.error().message();
+	std::string junk(32, 'x');
+	ASSERT_TRUE(c->send_all(std::as_bytes(std::span(junk))));
+	auto s = server.wait();
+	EXPECT_EQ(s.status, 1);
+	EXPECT_TRUE(contains(s.err, "rejected test header")) << s.err;
+}
+
+// ---- virtsock-stat ---------------------------------------------------------------------------
+
+class Stat : public ::testing::Test {
+protected:
+	test::spawn_options env()
+	{
+		return {.env = {{"VIRTSOCKET_SYSFS_DIR", (dir.path() / "sys").string()},
+				{"VIRTSOCKET_PROC_NET", (dir.path() / "net").string()},
+				{"VIRTSOCKET_PROC_VMS", (dir.path() / "vms").string()}}};
+	}
+	test::temp_dir dir;
+};
+
+TEST_F(Stat, ListsSocketsAligned)
+{
+	dir.write("net", "sl local_cid local_port remote_cid remote_port state inode\n"
+			 "0: 2 1234 4294967295 4294967295 0A 100\n"
+			 "1: 2 1234 3 50000 01 101\n");
+	auto r = test::run({stat_bin}, env());
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_EQ(r.out, "sl  local_cid  local_port  remote_cid  remote_port  state   inode\n"
+			 "0:  2          1234        4294967295  4294967295   LISTEN  100\n"
+			 "1:  2          1234        3           50000        ESTAB   101\n");
+	auto l = test::run({stat_bin, "-l"}, env());
+	EXPECT_EQ(l.status, 0) << l.err;
+	EXPECT_TRUE(contains(l.out, "LISTEN")) << l.out;
+	EXPECT_FALSE(contains(l.out, "ESTAB")) << l.out;
+}
+
+TEST_F(Stat, ListeningNeedsAStateColumn)
+{
+	dir.write("net", "a b\n1 2\n");
+	auto r = test::run({stat_bin, "-l"}, env());
+	EXPECT_EQ(r.status, 1);
+	EXPECT_TRUE(contains(r.err, "no state column")) << r.err;
+}
+
+TEST_F(Stat, InfoPrintsEveryFile)
+{
+	dir.write("sys/family", "23\n");
+	dir.write("sys/role", "host\n");
+	dir.write("sys/cid", "2\n");
+	dir.write("sys/stats/hypercalls", "17\n");
+	auto r = test::run({stat_bin, "-i"}, env());
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_EQ(r.out, "cid=2\nfamily=23\nrole=host\nstats/hypercalls=17\n");
+}
+
+TEST_F(Stat, VmCounters)
+{
+	dir.write("vms", "cid pid hypercalls bytes_in\n3 1000 42 4096\n");
+	auto r = test::run({stat_bin, "-m"}, env());
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_EQ(r.out, "cid  pid   hypercalls  bytes_in\n3    1000  42          4096\n");
+}
+
+TEST_F(Stat, AllOnTheHostShowsEverything)
+{
+	dir.write("sys/role", "host\n");
+	dir.write("net", "state\n0A\n");
+	dir.write("vms", "cid\n3\n");
+	auto r = test::run({stat_bin, "-a"}, env());
+	EXPECT_EQ(r.status, 0) << r.err;
+	EXPECT_EQ(r.out, "role=host\n\nstate\nLISTEN\n\ncid\n3\n");
+}
+
+TEST_F(Stat, MissingFilesExitOneAndSaySo)
+{
+	auto sockets = test::run({stat_bin}, env());
+	EXPECT_EQ(sockets.status, 1);
+	EXPECT_TRUE(contains(sockets.err, (dir.path() / "net").string() + " missing")) << sockets.err;
+	auto info = test::run({stat_bin, "--info"}, env());
+	EXPECT_EQ(info.status, 1);
+	EXPECT_TRUE(contains(info.err, (dir.path() / "sys").string() + " missing: virtsocket module not loaded"))
+		<< info.err;
+	auto vms = test::run({stat_bin, "--vms"}, env());
+	EXPECT_EQ(vms.status, 1);
+	EXPECT_TRUE(contains(vms.err, "only the host module")) << vms.err;
+}
+
+} // namespace

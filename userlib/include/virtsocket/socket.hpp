@@ -1,0 +1,159 @@
+// Move-only RAII sockets over any transport of address.hpp.
+//
+//   auto l = listener::listen(address("unix:/tmp/s"));      // set-up: result<T, error>
+//   auto s = connector(100ms).connect(address("virt:host:1234"));
+//   s->send_all(std::as_bytes(std::span(msg)));               // I/O: result<T> (error_code)
+//
+// Sends always pass MSG_NOSIGNAL: a closed peer is an EPIPE error, never a
+// SIGPIPE.  A timeout set with set_recv_timeout()/set_send_timeout() shows as
+// std::errc::resource_unavailable_try_again, as the kernel reports it.
+#pragma once
+
+#include <virtsocket/address.hpp>
+#include <virtsocket/result.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace virtsocket {
+
+// One buffer as an iovec for send_gather()/recv_scatter().
+inline iovec to_iovec(std::span<const std::byte> s) noexcept
+{
+	return {const_cast<std::byte*>(s.data()), s.size()};
+}
+
+// poll() one descriptor; the returned revents is 0 on timeout.  No timeout
+// waits forever.  EINTR is retried with the remaining time.
+result<short> poll_one(int fd, short events,
+		       std::optional<std::chrono::milliseconds> timeout = std::nullopt) noexcept;
+// poll() many; returns the number of ready entries.
+result<int> poll_many(std::span<pollfd> fds,
+		      std::optional<std::chrono::milliseconds> timeout = std::nullopt) noexcept;
+
+class socket {
+public:
+	socket() noexcept = default;
+	socket(int fd, transport kind) noexcept : fd_(fd), kind_(kind) {}
+	socket(socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)), kind_(o.kind_) {}
+	socket& operator=(socket&& o) noexcept;
+	socket(const socket&) = delete;
+	socket& operator=(const socket&) = delete;
+	~socket();
+
+	// A new unconnected SOCK_STREAM socket of the transport (tcp: IPv4).
+	static result<socket, error> create(transport kind);
+
+	int handle() const noexcept { return fd_; }
+	bool is_open() const noexcept { return fd_ >= 0; }
+	explicit operator bool() const noexcept { return is_open(); }
+	transport kind() const noexcept { return kind_; }
+	int release() noexcept { return std::exchange(fd_, -1); }
+	result<void> close() noexcept;
+
+	result<address, error> local_address() const;
+	result<address, error> peer_address() const;
+
+	result<void> set_nonblocking(bool on = true) noexcept;
+	result<bool> is_nonblocking() const noexcept;
+
+	result<void> set_option(int level, int name, int value) noexcept;
+	result<int> get_option(int level, int name) const noexcept;
+
+	result<void> set_send_buffer_size(int bytes) noexcept;
+	result<int> send_buffer_size() const noexcept;
+	result<void> set_recv_buffer_size(int bytes) noexcept;
+	result<int> recv_buffer_size() const noexcept;
+	result<void> set_recv_lowat(int bytes) noexcept;
+	result<int> recv_lowat() const noexcept;
+	// Zero means no timeout.
+	result<void> set_recv_timeout(std::chrono::microseconds t) noexcept;
+	result<std::chrono::microseconds> recv_timeout() const noexcept;
+	result<void> set_send_timeout(std::chrono::microseconds t) noexcept;
+	result<std::chrono::microseconds> send_timeout() const noexcept;
+	result<void> set_reuse_address(bool on = true) noexcept;
+
+	// VIRT_NODELAY/VIRT_CORK on virt, TCP_NODELAY/TCP_CORK on tcp;
+	// std::errc::operation_not_supported on unix and vsock.
+	result<void> set_nodelay(bool on = true) noexcept;
+	result<bool> nodelay() const noexcept;
+	result<void> set_cork(bool on = true) noexcept;
+	result<bool> cork() const noexcept;
+
+	result<short> poll(short events,
+			   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const noexcept
+	{
+		return poll_one(fd_, events, timeout);
+	}
+
+protected:
+	int fd_ = -1;
+	transport kind_ = transport::unix_domain;
+};
+
+class stream_socket : public socket {
+public:
+	using socket::socket;
+	stream_socket() noexcept = default;
+	explicit stream_socket(socket&& s) noexcept : socket(std::move(s)) {}
+	// Connects or throws virtsocket::exception.
+	explicit stream_socket(const address& peer);
+
+	// Partial transfers; recv() returns 0 at end of stream.
+	result<std::size_t> send(std::span<const std::byte> buf, int flags = 0) noexcept;
+	result<std::size_t> recv(std::span<std::byte> buf, int flags = 0) noexcept;
+	// Whole buffers, retrying partial transfers and EINTR.  Meant for
+	// blocking sockets: on an error the amount transferred is unknown.
+	result<void> send_all(std::span<const std::byte> buf) noexcept;
+	result<void> recv_exact(std::span<std::byte> buf) noexcept;	// errc::unexpected_eof
+	// sendmsg()/recvmsg() over several buffers; partial like send()/recv().
+	result<std::size_t> send_gather(std::span<const iovec> bufs, int flags = 0) noexcept;
+	result<std::size_t> recv_scatter(std::span<const iovec> bufs, int flags = 0) noexcept;
+
+	result<void> shutdown(int how = SHUT_WR) noexcept;
+};
+
+// Makes outgoing connections; the timeout bounds connect() itself.
+class connector {
+public:
+	connector() = default;
+	explicit connector(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+	result<stream_socket, error> connect(const address& peer) const;
+
+private:
+	std::optional<std::chrono::milliseconds> timeout_;
+};
+
+// A bound, listening socket.  A unix listener removes its socket file when
+// it is destroyed; tcp listeners set SO_REUSEADDR.
+class listener : public socket {
+public:
+	listener() noexcept = default;
+	// Listens or throws virtsocket::exception.
+	explicit listener(const address& local, int backlog = SOMAXCONN);
+	listener(listener&& o) noexcept
+		: socket(std::move(o)), unlink_path_(std::exchange(o.unlink_path_, {})) {}
+	listener& operator=(listener&& o) noexcept;
+	~listener();
+
+	static result<listener, error> listen(const address& local, int backlog = SOMAXCONN);
+
+	result<stream_socket> accept() noexcept;
+	// std::errc::timed_out when nobody connects in time.
+	result<stream_socket> accept(std::chrono::milliseconds timeout) noexcept;
+
+private:
+	void unlink_path() noexcept;
+
+	std::string unlink_path_;
+};
+
+} // namespace virtsocket

@@ -1,0 +1,547 @@
+#include <virtsocket/socket.hpp>
+
+#include <virtsocket/family.hpp>
+#include <virtsocket/virt_options.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace virtsocket {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+std::error_code last_error() noexcept
+{
+	return errno_code(errno);
+}
+
+int poll_timeout_ms(std::optional<steady_clock::time_point> deadline) noexcept
+{
+	if (!deadline)
+		return -1;
+	auto left = std::chrono::ceil<milliseconds>(*deadline - steady_clock::now());
+	return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+timeval to_timeval(std::chrono::microseconds t) noexcept
+{
+	return {static_cast<time_t>(t.count() / 1000000),
+		static_cast<suseconds_t>(t.count() % 1000000)};
+}
+
+// The (level, name) of the no-delay / cork option of a transport.
+result<std::pair<int, int>> transport_option(transport kind, bool cork) noexcept
+{
+	switch (kind) {
+	case transport::virt:
+		return std::pair{VIRT_SOL, cork ? VIRT_CORK : VIRT_NODELAY};
+	case transport::tcp:
+		return std::pair{int(IPPROTO_TCP), cork ? TCP_CORK : TCP_NODELAY};
+	default:
+		return std::make_error_code(std::errc::operation_not_supported);
+	}
+}
+
+int fixed_family(transport kind) noexcept
+{
+	switch (kind) {
+	case transport::vsock:
+		return AF_VSOCK;
+	case transport::unix_domain:
+		return AF_UNIX;
+	default:
+		return AF_INET;
+	}
+}
+
+// A socket of the right family for a native address.
+result<socket, error> open_for(transport kind, const native_address& n)
+{
+	int fd = ::socket(n.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		auto ec = last_error();
+		if (kind == transport::virt)
+			return with_context(ec, "AF_VIRT socket (family " + std::to_string(n.family()) + ")");
+		return with_context(ec, std::string(to_string(kind)) + " socket");
+	}
+	return socket(fd, kind);
+}
+
+} // namespace
+
+result<short> poll_one(int fd, short events, std::optional<milliseconds> timeout) noexcept
+{
+	pollfd p{fd, events, 0};
+	auto r = poll_many(std::span(&p, 1), timeout);
+	if (!r)
+		return r.error();
+	return *r ? p.revents : short(0);
+}
+
+result<int> poll_many(std::span<pollfd> fds, std::optional<milliseconds> timeout) noexcept
+{
+	std::optional<steady_clock::time_point> deadline;
+	if (timeout)
+		deadline = steady_clock::now() + *timeout;
+	for (;;) {
+		int n = ::poll(fds.data(), fds.size(), poll_timeout_ms(deadline));
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+// ---- socket ----------------------------------------------------------------
+
+socket& socket::operator=(socket&& o) noexcept
+{
+	if (this != &o) {
+		(void)close();
+		fd_ = std::exchange(o.fd_, -1);
+		kind_ = o.kind_;
+	}
+	return *this;
+}
+
+socket::~socket()
+{
+	(void)close();
+}
+
+result<socket, error> socket::create(transport kind)
+{
+	int family;
+	if (kind == transport::virt) {
+		auto f = virt_family();
+		if (!f)
+			return f.error();
+		family = *f;
+	} else {
+		family = fixed_family(kind);
+	}
+	native_address n;
+	n.storage.ss_family = static_cast<sa_family_t>(family);
+	return open_for(kind, n);
+}
+
+result<void> socket::close() noexcept
+{
+	if (fd_ < 0)
+		return {};
+	// Linux releases the descriptor even when close() fails: never retry.
+	if (::close(std::exchange(fd_, -1)) < 0 && errno != EINTR)
+		return last_error();
+	return {};
+}
+
+result<address, error> socket::local_address() const
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+		return with_context(last_error(), "getsockname");
+	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+result<address, error> socket::peer_address() const
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+		return with_context(last_error(), "getpeername");
+	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+result<void> socket::set_nonblocking(bool on) noexcept
+{
+	int flags = ::fcntl(fd_, F_GETFL);
+	if (flags < 0)
+		return last_error();
+	flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	if (::fcntl(fd_, F_SETFL, flags) < 0)
+		return last_error();
+	return {};
+}
+
+result<bool> socket::is_nonblocking() const noexcept
+{
+	int flags = ::fcntl(fd_, F_GETFL);
+	if (flags < 0)
+		return last_error();
+	return (flags & O_NONBLOCK) != 0;
+}
+
+result<void> socket::set_option(int level, int name, int value) noexcept
+{
+	if (::setsockopt(fd_, level, name, &value, sizeof(value)) < 0)
+		return last_error();
+	return {};
+}
+
+result<int> socket::get_option(int level, int name) const noexcept
+{
+	int value = 0;
+	socklen_t len = sizeof(value);
+	if (::getsockopt(fd_, level, name, &value, &len) < 0)
+		return last_error();
+	return value;
+}
+
+result<void> socket::set_send_buffer_size(int bytes) noexcept
+{
+	return set_option(SOL_SOCKET, SO_SNDBUF, bytes);
+}
+
+result<int> socket::send_buffer_size() const noexcept
+{
+	return get_option(SOL_SOCKET, SO_SNDBUF);
+}
+
+result<void> socket::set_recv_buffer_size(int bytes) noexcept
+{
+	return set_option(SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
+result<int> socket::recv_buffer_size() const noexcept
+{
+	return get_option(SOL_SOCKET, SO_RCVBUF);
+}
+
+result<void> socket::set_recv_lowat(int bytes) noexcept
+{
+	return set_option(SOL_SOCKET, SO_RCVLOWAT, bytes);
+}
+
+result<int> socket::recv_lowat() const noexcept
+{
+	return get_option(SOL_SOCKET, SO_RCVLOWAT);
+}
+
+static result<void> set_timeout(int fd, int name, std::chrono::microseconds t) noexcept
+{
+	if (t.count() < 0)
+		return std::make_error_code(std::errc::invalid_argument);
+	timeval tv = to_timeval(t);
+	if (::setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) < 0)
+		return last_error();
+	return {};
+}
+
+static result<std::chrono::microseconds> get_timeout(int fd, int name) noexcept
+{
+	timeval tv{};
+	socklen_t len = sizeof(tv);
+	if (::getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
+		return last_error();
+	return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+
+result<void> socket::set_recv_timeout(std::chrono::microseconds t) noexcept
+{
+	return set_timeout(fd_, SO_RCVTIMEO, t);
+}
+
+result<std::chrono::microseconds> socket::recv_timeout() const noexcept
+{
+	return get_timeout(fd_, SO_RCVTIMEO);
+}
+
+result<void> socket::set_send_timeout(std::chrono::microseconds t) noexcept
+{
+	return set_timeout(fd_, SO_SNDTIMEO, t);
+}
+
+result<std::chrono::microseconds> socket::send_timeout() const noexcept
+{
+	return get_timeout(fd_, SO_SNDTIMEO);
+}
+
+result<void> socket::set_reuse_address(bool on) noexcept
+{
+	return set_option(SOL_SOCKET, SO_REUSEADDR, on);
+}
+
+result<void> socket::set_nodelay(bool on) noexcept
+{
+	auto opt = transport_option(kind_, false);
+	if (!opt)
+		return opt.error();
+	return set_option(opt->first, opt->second, on);
+}
+
+result<bool> socket::nodelay() const noexcept
+{
+	auto opt = transport_option(kind_, false);
+	if (!opt)
+		return opt.error();
+	auto v = get_option(opt->first, opt->second);
+	if (!v)
+		return v.error();
+	return *v != 0;
+}
+
+result<void> socket::set_cork(bool on) noexcept
+{
+	auto opt = transport_option(kind_, true);
+	if (!opt)
+		return opt.error();
+	return set_option(opt->first, opt->second, on);
+}
+
+result<bool> socket::cork() const noexcept
+{
+	auto opt = transport_option(kind_, true);
+	if (!opt)
+		return opt.error();
+	auto v = get_option(opt->first, opt->second);
+	if (!v)
+		return v.error();
+	return *v != 0;
+}
+
+// ---- stream_socket -----------------------------------------------------------
+
+stream_socket::stream_socket(const address& peer)
+{
+	auto s = connector().connect(peer);
+	if (!s)
+		throw_error(s.error());
+	*this = std::move(*s);
+}
+
+result<std::size_t> stream_socket::send(std::span<const std::byte> buf, int flags) noexcept
+{
+	for (;;) {
+		ssize_t n = ::send(fd_, buf.data(), buf.size(), flags | MSG_NOSIGNAL);
+		if (n >= 0)
+			return static_cast<std::size_t>(n);
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+result<std::size_t> stream_socket::recv(std::span<std::byte> buf, int flags) noexcept
+{
+	for (;;) {
+		ssize_t n = ::recv(fd_, buf.data(), buf.size(), flags);
+		if (n >= 0)
+			return static_cast<std::size_t>(n);
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+result<void> stream_socket::send_all(std::span<const std::byte> buf) noexcept
+{
+	while (!buf.empty()) {
+		auto n = send(buf);
+		if (!n)
+			return n.error();
+		buf = buf.subspan(*n);
+	}
+	return {};
+}
+
+result<void> stream_socket::recv_exact(std::span<std::byte> buf) noexcept
+{
+	while (!buf.empty()) {
+		auto n = recv(buf, MSG_WAITALL);
+		if (!n)
+			return n.error();
+		if (*n == 0)
+			return errc::unexpected_eof;
+		buf = buf.subspan(*n);
+	}
+	return {};
+}
+
+result<std::size_t> stream_socket::send_gather(std::span<const iovec> bufs, int flags) noexcept
+{
+	msghdr msg{};
+	msg.msg_iov = const_cast<iovec*>(bufs.data());
+	msg.msg_iovlen = bufs.size();
+	for (;;) {
+		ssize_t n = ::sendmsg(fd_, &msg, flags | MSG_NOSIGNAL);
+		if (n >= 0)
+			return static_cast<std::size_t>(n);
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+result<std::size_t> stream_socket::recv_scatter(std::span<const iovec> bufs, int flags) noexcept
+{
+	msghdr msg{};
+	msg.msg_iov = const_cast<iovec*>(bufs.data());
+	msg.msg_iovlen = bufs.size();
+	for (;;) {
+		ssize_t n = ::recvmsg(fd_, &msg, flags);
+		if (n >= 0)
+			return static_cast<std::size_t>(n);
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+result<void> stream_socket::shutdown(int how) noexcept
+{
+	if (::shutdown(fd_, how) < 0)
+		return last_error();
+	return {};
+}
+
+// ---- connector -------------------------------------------------------------
+
+namespace {
+
+// connect() bounded by a deadline: non-blocking connect, then poll.
+result<void> connect_with_timeout(socket& s, const native_address& n, milliseconds timeout)
+{
+	auto deadline = steady_clock::now() + timeout;
+	if (auto r = s.set_nonblocking(true); !r)
+		return r;
+	int rc = ::connect(s.handle(), n.get(), n.length);
+	int err = rc < 0 ? errno : 0;
+	if (err == EAGAIN && n.family() == AF_UNIX) {
+		// A full unix backlog makes non-blocking connect() fail at once
+		// instead of pending; a blocking connect() honours SO_SNDTIMEO.
+		if (auto r = s.set_nonblocking(false); !r)
+			return r;
+		auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - steady_clock::now());
+		if (left.count() <= 0)
+			return std::make_error_code(std::errc::timed_out);
+		if (auto r = s.set_send_timeout(left); !r)
+			return r;
+		rc = ::connect(s.handle(), n.get(), n.length);
+		err = rc < 0 ? errno : 0;
+		(void)s.set_send_timeout(std::chrono::microseconds(0));
+		if (err == EAGAIN || err == EINPROGRESS)
+			return std::make_error_code(std::errc::timed_out);
+		return err ? errno_code(err) : result<void>();
+	}
+	if (err == EINPROGRESS || err == EINTR) {
+		auto ready = poll_one(s.handle(), POLLOUT,
+				      std::chrono::ceil<milliseconds>(deadline - steady_clock::now()));
+		if (!ready)
+			return ready.error();
+		if (*ready == 0)
+			return std::make_error_code(std::errc::timed_out);
+		auto so_error = s.get_option(SOL_SOCKET, SO_ERROR);
+		if (!so_error)
+			return so_error.error();
+		err = *so_error;
+	}
+	if (err)
+		return errno_code(err);
+	return s.set_nonblocking(false);
+}
+
+} // namespace
+
+result<stream_socket, error> connector::connect(const address& peer) const
+{
+	auto n = peer.to_native();
+	if (!n)
+		return n.error();
+	auto s = open_for(peer.kind(), *n);
+	if (!s)
+		return s.error();
+	if (timeout_) {
+		if (auto r = connect_with_timeout(*s, *n, *timeout_); !r)
+			return with_context(r.error(), "connect to " + peer.to_string());
+	} else {
+		int rc;
+		do
+			rc = ::connect(s->handle(), n->get(), n->length);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0)
+			return with_context(last_error(), "connect to " + peer.to_string());
+	}
+	return stream_socket(std::move(*s));
+}
+
+// ---- listener ----------------------------------------------------------------
+
+listener::listener(const address& local, int backlog)
+{
+	auto l = listen(local, backlog);
+	if (!l)
+		throw_error(l.error());
+	*this = std::move(*l);
+}
+
+listener& listener::operator=(listener&& o) noexcept
+{
+	if (this != &o) {
+		unlink_path();
+		socket::operator=(std::move(o));
+		unlink_path_ = std::exchange(o.unlink_path_, {});
+	}
+	return *this;
+}
+
+listener::~listener()
+{
+	unlink_path();
+}
+
+void listener::unlink_path() noexcept
+{
+	if (!unlink_path_.empty())
+		::unlink(unlink_path_.c_str());
+	unlink_path_.clear();
+}
+
+result<listener, error> listener::listen(const address& local, int backlog)
+{
+	auto n = local.to_native();
+	if (!n)
+		return n.error();
+	auto s = open_for(local.kind(), *n);
+	if (!s)
+		return s.error();
+	if (local.kind() == transport::tcp) {
+		if (auto r = s->set_reuse_address(); !r)
+			return with_context(r.error(), "SO_REUSEADDR");
+	}
+	if (::bind(s->handle(), n->get(), n->length) < 0)
+		return with_context(last_error(), "bind " + local.to_string());
+	listener l;
+	static_cast<socket&>(l) = std::move(*s);
+	if (auto u = local.get_if<unix_address>(); u && !u->path.empty() && u->path.front() != '@')
+		l.unlink_path_ = u->path;
+	if (::listen(l.handle(), backlog) < 0)
+		return with_context(last_error(), "listen on " + local.to_string());
+	return l;
+}
+
+result<stream_socket> listener::accept() noexcept
+{
+	for (;;) {
+		int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return stream_socket(fd, kind_);
+		if (errno != EINTR)
+			return last_error();
+	}
+}
+
+result<stream_socket> listener::accept(milliseconds timeout) noexcept
+{
+	auto ready = poll(POLLIN, timeout);
+	if (!ready)
+		return ready.error();
+	if (*ready == 0)
+		return std::make_error_code(std::errc::timed_out);
+	return accept();
+}
+
+} // namespace virtsocket
