@@ -39,18 +39,64 @@ static void fill_valid(struct virt_hello *h)
 	h->ring_entries = RING_ENTRIES;
 }
 
-static void m_none(struct virt_hello *h) { }
-static void m_magic(struct virt_hello *h) { h->magic ^= 1; }
-static void m_version(struct virt_hello *h) { h->guest_version = 99; }
-static void m_reserved(struct virt_hello *h) { h->reserved0 = 1; }
-static void m_entries_zero(struct virt_hello *h) { h->ring_entries = 0; }
-static void m_entries_odd(struct virt_hello *h) { h->ring_entries = 48; }
-static void m_entries_huge(struct virt_hello *h) { h->ring_entries = 0x80000000U; }
-static void m_entries_max(struct virt_hello *h) { h->ring_entries = 0xffffffffU; }
-static void m_ring_unaligned(struct virt_hello *h) { h->ring_gpa += 64; }
-static void m_ring_outside(struct virt_hello *h) { h->ring_gpa = 1ULL << 40; }
-static void m_ring_wrap(struct virt_hello *h) { h->ring_gpa = ~0xfffULL; }
-static void m_ring_mmio(struct virt_hello *h) { h->ring_gpa = 0xfee00000ULL; }
+static void m_none(struct virt_hello *h)
+{
+}
+
+static void m_magic(struct virt_hello *h)
+{
+	h->magic ^= 1;
+}
+
+static void m_version(struct virt_hello *h)
+{
+	h->guest_version = 99;
+}
+
+static void m_reserved(struct virt_hello *h)
+{
+	h->reserved0 = 1;
+}
+
+static void m_entries_zero(struct virt_hello *h)
+{
+	h->ring_entries = 0;
+}
+
+static void m_entries_odd(struct virt_hello *h)
+{
+	h->ring_entries = 48;
+}
+
+static void m_entries_huge(struct virt_hello *h)
+{
+	h->ring_entries = 0x80000000U;
+}
+
+static void m_entries_max(struct virt_hello *h)
+{
+	h->ring_entries = 0xffffffffU;
+}
+
+static void m_ring_unaligned(struct virt_hello *h)
+{
+	h->ring_gpa += 64;
+}
+
+static void m_ring_outside(struct virt_hello *h)
+{
+	h->ring_gpa = 1ULL << 40;
+}
+
+static void m_ring_wrap(struct virt_hello *h)
+{
+	h->ring_gpa = ~0xfffULL;
+}
+
+static void m_ring_mmio(struct virt_hello *h)
+{
+	h->ring_gpa = 0xfee00000ULL;
+}
 
 static void m_ring_straddle(struct virt_hello *h)
 {
