@@ -1,41 +1,559 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The guest's transport to the host: the descriptor ring in guest memory,
- * the notification interrupt the host raises, and the hypercall that
- * connects them to the host module.
+ * the flush scheduler that hands it to the host with one hypercall per
+ * batch, the notification interrupt the host raises, and the handshake.
+ * Locking rules: virt_guest.h.
+ *
+ * Flush policy (module parameters flush_batch and flush_delay_us):
+ *  - at once when flush_batch descriptors are waiting, or the ring is full;
+ *  - at once when a no-delay socket sends without MSG_MORE or cork, and for
+ *    connect, shutdown and no-delay credit;
+ *  - at once when a sender or receiver is about to sleep (socket core);
+ *  - otherwise when nothing new was queued for flush_delay_us (hrtimer).
+ * Flushes that keep a streaming sender going do not ask for an interrupt
+ * (the host's credit updates would cost one each) but arm the idle deadline,
+ * whose flush does; every other flush asks, so the host can always wake an
+ * idle guest.
  */
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
+#include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <asm/hw_irq.h>
 #include <asm/irq_remapping.h>
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
 
+#include <virtsocket/ring.h>
+
 #include "virt_guest.h"
 
-static long virt_hypercall(struct virt_transport *tp, unsigned long op,
+struct virt_overflow {
+	struct list_head node;
+	struct virt_desc desc;
+};
+
+static long virt_hypercall(struct virt_guest *g, unsigned long op,
 			   unsigned long a1)
 {
-	atomic64_inc(&tp->hypercalls);
+	atomic64_inc(&g->hypercalls);
 	return kvm_hypercall2(VIRT_HC_NR, op, a1);
+}
+
+static struct virt_sock *virt_conn_lookup(struct virt_guest *g, u32 id)
+{
+	struct virt_sock *vsk;
+
+	xa_lock_bh(&g->conns);
+	vsk = xa_load(&g->conns, id);
+	if (vsk)
+		sock_hold(&vsk->sk);
+	xa_unlock_bh(&g->conns);
+	return vsk;
+}
+
+/* Forget connection @id; drops the table's reference if @vsk held it. */
+static void virt_conn_forget(struct virt_guest *g, u32 id, struct virt_sock *vsk)
+{
+	if (xa_cmpxchg_bh(&g->conns, id, vsk, NULL, 0) == vsk)
+		sock_put(&vsk->sk);
+}
+
+/* Our credit for @vsk, as every descriptor carries it. */
+static void virt_desc_credit(struct virt_sock *vsk, struct virt_desc *d)
+{
+	virt_core_get_credit(vsk, &d->buf_alloc, &d->fwd_cnt);
+}
+
+/* ---- Producing tx descriptors ------------------------------------------------ */
+
+static u32 virt_tx_pending(struct virt_guest *g)
+{
+	return virt_ring_used(READ_ONCE(g->tx_prod), READ_ONCE(g->tx_flushed));
+}
+
+/*
+ * Write @d (owning @buf, or receive buffer @rxbuf) into the next slot;
+ * -ENOSPC if the ring is full.  Under tx_lock.
+ */
+static int virt_tx_put(struct virt_guest *g, const struct virt_desc *d,
+		       void *buf, s32 rxbuf)
+{
+	u32 slot;
+
+	lockdep_assert_held(&g->tx_lock);
+	if (virt_ring_full(g->tx_prod, g->tx_done, g->ring_entries))
+		return -ENOSPC;
+	slot = virt_ring_slot(g->tx_prod, g->ring_entries);
+	g->tx[slot] = *d;
+	g->tx_buf[slot] = buf;
+	g->tx_rxbuf[slot] = rxbuf;
+	g->tx_prod++;
+	return 0;
+}
+
+/* Control descriptors never fail: without room they wait for the flush. */
+static void virt_tx_ctrl(struct virt_guest *g, const struct virt_desc *d)
+{
+	struct virt_overflow *o;
+
+	spin_lock_bh(&g->tx_lock);
+	if (list_empty(&g->overflow) && !virt_tx_put(g, d, NULL, -1)) {
+		spin_unlock_bh(&g->tx_lock);
+		return;
+	}
+	spin_unlock_bh(&g->tx_lock);
+	o = kmalloc(sizeof(*o), GFP_KERNEL | __GFP_NOFAIL);
+	o->desc = *d;
+	spin_lock_bh(&g->tx_lock);
+	list_add_tail(&o->node, &g->overflow);
+	spin_unlock_bh(&g->tx_lock);
+}
+
+static void virt_tx_drain_overflow(struct virt_guest *g)
+{
+	struct virt_overflow *o;
+
+	spin_lock_bh(&g->tx_lock);
+	while ((o = list_first_entry_or_null(&g->overflow, struct virt_overflow, node))) {
+		if (virt_tx_put(g, &o->desc, NULL, -1))
+			break;
+		list_del(&o->node);
+		kfree(o);
+	}
+	spin_unlock_bh(&g->tx_lock);
+}
+
+/* Post free receive buffers; under flush_mutex. */
+static void virt_rx_topup(struct virt_guest *g)
+{
+	lockdep_assert_held(&g->flush_mutex);
+	spin_lock_bh(&g->tx_lock);
+	while (g->rx_nfree) {
+		u32 i = g->rx_free[g->rx_nfree - 1];
+		struct virt_desc d = {
+			.op = VIRT_OP_RX_POST,
+			.addr = virt_to_phys(g->rx_pool + i * VIRT_RX_BUF_SIZE),
+			.len = VIRT_RX_BUF_SIZE,
+		};
+
+		if (virt_tx_put(g, &d, NULL, i))
+			break;
+		g->rx_nfree--;
+	}
+	spin_unlock_bh(&g->tx_lock);
+}
+
+/* ---- The flush ---------------------------------------------------------------- */
+
+/* Slots the host consumed: free payloads, act on refusals. */
+static void virt_tx_reclaim(struct virt_guest *g)
+{
+	u32 cons = READ_ONCE(g->ring->tx_cons);
+
+	spin_lock_bh(&g->tx_lock);
+	while (g->tx_done != cons && g->tx_done != g->tx_flushed) {
+		u32 slot = virt_ring_slot(g->tx_done, g->ring_entries);
+		struct virt_desc *d = &g->tx[slot];
+		s32 status = READ_ONCE(d->status);
+		s32 rxbuf = g->tx_rxbuf[slot];
+
+		kfree(g->tx_buf[slot]);
+		g->tx_buf[slot] = NULL;
+		if (status && rxbuf >= 0)
+			g->rx_free[g->rx_nfree++] = rxbuf;
+		g->tx_done++;
+		/* A reset carries our own reason in status, not the host's. */
+		if (status && d->conn && d->op != VIRT_OP_RX_POST &&
+		    d->op != VIRT_OP_RESET) {
+			u32 id = d->conn;
+			struct virt_sock *vsk;
+
+			atomic64_inc(&g->bad_descs);
+			spin_unlock_bh(&g->tx_lock);
+			pr_warn_ratelimited("virtsocket: host refused op %u on connection %u: %d\n",
+					    d->op, id, status);
+			vsk = virt_conn_lookup(g, id);
+			if (vsk) {
+				virt_conn_forget(g, id, vsk);
+				virt_core_reset(vsk, status);
+				sock_put(&vsk->sk);
+			}
+			spin_lock_bh(&g->tx_lock);
+		}
+	}
+	spin_unlock_bh(&g->tx_lock);
+}
+
+/* The host connects to one of our ports. */
+static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
+{
+	struct virt_desc reply = { .conn = ev->conn };
+	struct virt_sock *child;
+	int err;
+
+	if (ev->conn < VIRT_CONN_HOST_BASE || xa_load(&g->conns, ev->conn)) {
+		atomic64_inc(&g->bad_descs);
+		return;
+	}
+	child = virt_core_incoming((u32)ev->addr, VIRT_CID_HOST, ev->addr >> 32,
+				   ev->buf_alloc, ev->fwd_cnt, ev->conn, g, &err);
+	if (!child) {
+		reply.op = VIRT_OP_RESET;
+		reply.status = err;
+		virt_tx_ctrl(g, &reply);
+		return;
+	}
+	/* The table takes the reference virt_core_incoming() gave us. */
+	if (xa_err(xa_store_bh(&g->conns, ev->conn, child, GFP_KERNEL))) {
+		virt_core_reset(child, -ENOMEM);
+		sock_put(&child->sk);
+		reply.op = VIRT_OP_RESET;
+		virt_tx_ctrl(g, &reply);
+		return;
+	}
+	reply.op = VIRT_OP_ACCEPT;
+	virt_desc_credit(child, &reply);
+	virt_tx_ctrl(g, &reply);
+}
+
+static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
+			 const struct virt_desc *ev)
+{
+	u64 pool = virt_to_phys(g->rx_pool);
+	u32 i = (ev->addr - pool) / VIRT_RX_BUF_SIZE;
+	struct sk_buff *skb;
+
+	if (ev->addr < pool || i >= g->rx_buffers ||
+	    ev->addr != pool + (u64)i * VIRT_RX_BUF_SIZE ||
+	    !ev->len || ev->len > VIRT_RX_BUF_SIZE) {
+		atomic64_inc(&g->bad_descs);
+		return;
+	}
+	if (vsk) {
+		skb = alloc_skb(ev->len, GFP_KERNEL);
+		if (skb) {
+			skb_put_data(skb, g->rx_pool + i * VIRT_RX_BUF_SIZE, ev->len);
+			if (virt_core_enqueue(vsk, skb))
+				virt_core_reset(vsk, -ENOBUFS);
+			else
+				atomic64_add(ev->len, &g->rx_bytes);
+		} else {
+			virt_core_reset(vsk, -ENOMEM);
+		}
+	}
+	g->rx_free[g->rx_nfree++] = i;	/* the buffer is ours again */
+}
+
+static void virt_rx_event(struct virt_guest *g, const struct virt_desc *ev)
+{
+	struct virt_sock *vsk;
+
+	if (ev->op == VIRT_OP_CONNECT) {
+		virt_rx_connect(g, ev);
+		return;
+	}
+	vsk = virt_conn_lookup(g, ev->conn);
+	if (vsk && ev->op != VIRT_OP_RESET)
+		virt_core_credit(vsk, ev->buf_alloc, ev->fwd_cnt);
+	switch (ev->op) {
+	case VIRT_OP_ACCEPT:
+		if (vsk)
+			virt_core_connected(vsk, ev->buf_alloc, ev->fwd_cnt);
+		break;
+	case VIRT_OP_SEND:
+		virt_rx_data(g, vsk, ev);
+		if (!vsk) {
+			struct virt_desc reply = { .op = VIRT_OP_RESET, .conn = ev->conn };
+
+			virt_tx_ctrl(g, &reply);
+		}
+		break;
+	case VIRT_OP_SHUTDOWN:
+		if (!vsk)
+			break;
+		virt_core_peer_shutdown(vsk, ev->flags);
+		/* The host forgets a connection it shut both ways. */
+		if (ev->flags == (VIRT_SHUT_RCV | VIRT_SHUT_SEND))
+			virt_conn_forget(g, ev->conn, vsk);
+		break;
+	case VIRT_OP_RESET:
+		if (!vsk)
+			break;
+		virt_conn_forget(g, ev->conn, vsk);
+		virt_core_reset(vsk, ev->status ?: -ECONNRESET);
+		break;
+	case VIRT_OP_CREDIT:
+		break;
+	default:
+		atomic64_inc(&g->bad_descs);
+		break;
+	}
+	if (vsk)
+		sock_put(&vsk->sk);
+}
+
+static void virt_rx_process(struct virt_guest *g)
+{
+	u32 prod = READ_ONCE(g->ring->rx_prod);
+
+	if (virt_ring_pending(prod, g->rx_cons, g->ring_entries) < 0) {
+		pr_err_ratelimited("virtsocket: host produced a bad rx index\n");
+		return;
+	}
+	while (g->rx_cons != prod) {
+		struct virt_desc ev = g->rx[virt_ring_slot(g->rx_cons, g->ring_entries)];
+
+		virt_rx_event(g, &ev);
+		g->rx_cons++;
+		atomic64_inc(&g->rx_events);
+	}
+	WRITE_ONCE(g->ring->rx_cons, g->rx_cons);
+}
+
+/* One flush: hand the ring to the host and take its answers. */
+static void virt_flush(struct virt_guest *g, bool notify)
+{
+	bool more = false;
+	int loops;
+
+	mutex_lock(&g->flush_mutex);
+	hrtimer_try_to_cancel(&g->flush_timer);
+	for (loops = 0; loops < 8 && !READ_ONCE(g->dead); loops++) {
+		u32 n;
+		long r;
+
+		virt_tx_drain_overflow(g);
+		virt_rx_topup(g);
+		spin_lock_bh(&g->tx_lock);
+		n = g->tx_prod - g->tx_flushed;
+		/* Descriptors before the index that publishes them. */
+		smp_store_release(&g->ring->tx_prod, g->tx_prod);
+		g->tx_flushed = g->tx_prod;
+		spin_unlock_bh(&g->tx_lock);
+
+		r = virt_hypercall(g, VIRT_HC_FLUSH, notify ? VIRT_FLUSH_NOTIFY : 0);
+		atomic64_inc(&g->flushes);
+		atomic64_add(n, &g->tx_descs);
+		if (r < 0) {
+			pr_err_ratelimited("virtsocket: flush failed: %ld\n", r);
+			if (r == -VIRT_HC_ENOSYS || r == -ENOTCONN)
+				WRITE_ONCE(g->dead, true);
+			break;
+		}
+		virt_tx_reclaim(g);
+		virt_rx_process(g);
+		/* Answers queued while taking events go out in this flush. */
+		more = (r & VIRT_FLUSH_MORE) || !list_empty_careful(&g->overflow) ||
+		       virt_tx_pending(g);
+		if (!more)
+			break;
+	}
+	/* Bounded work here; the rest in the worker, not forgotten. */
+	if (more && !READ_ONCE(g->dead))
+		queue_work(system_highpri_wq, &g->flush_work);
+	/*
+	 * Without an interrupt armed, the host relies on our next flush: make
+	 * sure there is one, with the interrupt armed, if we go idle.
+	 */
+	if (!notify)
+		hrtimer_start(&g->flush_timer, ns_to_ktime(flush_delay_us * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+	mutex_unlock(&g->flush_mutex);
+}
+
+static void virt_flush_work(struct work_struct *work)
+{
+	struct virt_guest *g = container_of(work, struct virt_guest, flush_work);
+
+	virt_flush(g, true);
+}
+
+static enum hrtimer_restart virt_flush_timer(struct hrtimer *t)
+{
+	struct virt_guest *g = container_of(t, struct virt_guest, flush_timer);
+
+	atomic64_inc(&g->flush_timer_cnt);
+	queue_work(system_highpri_wq, &g->flush_work);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Something was queued: flush now if @urgent or the batch is full, else
+ * (re)arm the idle deadline.  Must be allowed to sleep.
+ */
+static void virt_kick(struct virt_guest *g, bool urgent)
+{
+	if (urgent) {
+		atomic64_inc(&g->flush_urgent);
+		virt_flush(g, true);
+	} else if (virt_tx_pending(g) >= flush_batch) {
+		atomic64_inc(&g->flush_batch);
+		virt_flush(g, false);
+	} else {
+		hrtimer_start(&g->flush_timer, ns_to_ktime(flush_delay_us * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+	}
 }
 
 static irqreturn_t virt_notify_irq(int irq, void *data)
 {
-	struct virt_transport *tp = data;
+	struct virt_guest *g = data;
 
-	atomic64_inc(&tp->interrupts);
+	atomic64_inc(&g->interrupts);
+	atomic64_inc(&g->flush_irq);
+	queue_work(system_highpri_wq, &g->flush_work);
 	return IRQ_HANDLED;
 }
+
+/* ---- The transport under the socket core ----------------------------------- */
+
+static u32 virt_guest_local_cid(void)
+{
+	return virt_guest.cid;
+}
+
+static int virt_guest_connect(struct virt_sock *vsk)
+{
+	struct virt_guest *g = &virt_guest;
+	struct virt_desc d = { .op = VIRT_OP_CONNECT };
+	u32 id;
+	int err;
+
+	if (vsk->remote.svirt_cid != VIRT_CID_HOST)
+		return -ENETUNREACH;
+	if (READ_ONCE(g->dead))
+		return -ENODEV;
+	sock_hold(&vsk->sk);
+	err = xa_alloc_cyclic_bh(&g->conns, &id, vsk,
+				 XA_LIMIT(1, VIRT_CONN_HOST_BASE - 1),
+				 &g->next_conn, GFP_KERNEL);
+	if (err < 0) {
+		sock_put(&vsk->sk);
+		return err;
+	}
+	vsk->conn = id;
+	vsk->tp_conn = g;
+	d.conn = id;
+	d.addr = (u64)vsk->local.svirt_port << 32 | vsk->remote.svirt_port;
+	virt_desc_credit(vsk, &d);
+	virt_tx_ctrl(g, &d);
+	return 0;
+}
+
+static ssize_t virt_guest_send(struct virt_sock *vsk, struct msghdr *msg,
+			       size_t len, bool more)
+{
+	struct virt_guest *g = &virt_guest;
+	struct virt_desc d = { .op = VIRT_OP_SEND, .conn = vsk->conn };
+	size_t n = min_t(size_t, len, VIRT_MAX_SEND);
+	void *buf;
+	int err;
+
+	buf = kmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf) {
+		n = min_t(size_t, n, PAGE_SIZE);
+		buf = kmalloc(n, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (memcpy_from_msg(buf, msg, n)) {
+		kfree(buf);
+		return -EFAULT;
+	}
+	d.addr = virt_to_phys(buf);
+	d.len = n;
+	virt_desc_credit(vsk, &d);
+	for (;;) {
+		spin_lock_bh(&g->tx_lock);
+		err = list_empty(&g->overflow) ? virt_tx_put(g, &d, buf, -1) : -ENOSPC;
+		spin_unlock_bh(&g->tx_lock);
+		if (!err)
+			break;
+		if (READ_ONCE(g->dead)) {
+			kfree(buf);
+			return -ECONNRESET;
+		}
+		atomic64_inc(&g->flush_full);
+		virt_flush(g, false);
+	}
+	atomic64_add(n, &g->tx_bytes);
+	virt_kick(g, vsk->nodelay && !vsk->cork && !more);
+	return n;
+}
+
+static void virt_guest_credit(struct virt_sock *vsk)
+{
+	struct virt_desc d = { .op = VIRT_OP_CREDIT, .conn = vsk->conn };
+
+	virt_desc_credit(vsk, &d);
+	virt_tx_ctrl(&virt_guest, &d);
+	virt_kick(&virt_guest, false);
+}
+
+static void virt_guest_shutdown(struct virt_sock *vsk, u8 how)
+{
+	struct virt_desc d = { .op = VIRT_OP_SHUTDOWN, .conn = vsk->conn,
+			       .flags = how };
+
+	virt_desc_credit(vsk, &d);
+	virt_tx_ctrl(&virt_guest, &d);
+	virt_kick(&virt_guest, true);
+}
+
+/*
+ * The socket is closing: queued data goes first (ring order), then a full
+ * shutdown; or a reset, when asked or for a connection the host never
+ * answered.  May run under a listener's lock_sock(), so the flush is left
+ * to the worker.
+ */
+static void virt_guest_release(struct virt_sock *vsk, bool reset)
+{
+	struct virt_guest *g = &virt_guest;
+	struct virt_desc d = { .conn = vsk->conn };
+
+	vsk->tp_conn = NULL;
+	if (xa_load(&g->conns, vsk->conn) != vsk)
+		return;		/* the host already forgot it */
+	if (reset || vsk->sk.sk_state == TCP_SYN_SENT) {
+		d.op = VIRT_OP_RESET;
+	} else {
+		d.op = VIRT_OP_SHUTDOWN;
+		d.flags = VIRT_SHUT_RCV | VIRT_SHUT_SEND;
+		virt_desc_credit(vsk, &d);
+	}
+	virt_conn_forget(g, vsk->conn, vsk);
+	virt_tx_ctrl(g, &d);
+	queue_work(system_highpri_wq, &g->flush_work);
+}
+
+static void virt_guest_flush(struct virt_sock *vsk)
+{
+	atomic64_inc(&virt_guest.flush_wait);
+	virt_flush(&virt_guest, true);
+}
+
+const struct virt_transport virt_guest_transport = {
+	.name = "guest",
+	.local_cid = virt_guest_local_cid,
+	.connect = virt_guest_connect,
+	.send = virt_guest_send,
+	.credit = virt_guest_credit,
+	.shutdown = virt_guest_shutdown,
+	.release = virt_guest_release,
+	.flush = virt_guest_flush,
+};
+
+/* ---- Set-up: interrupt and handshake ------------------------------------------ */
 
 /*
  * A vector of our own from the x86 vector domain, reported to the host as
  * (APIC id, vector).  IRQF_NOBALANCING keeps it on one CPU: the host only
  * learns the pair at the handshake.
  */
-static int virt_irq_init(struct virt_transport *tp)
+static int virt_irq_init(struct virt_guest *g)
 {
 	struct irq_alloc_info info = {};
 	struct irq_cfg *cfg;
@@ -46,22 +564,22 @@ static int virt_irq_init(struct virt_transport *tp)
 		return irq;
 	/* The vector domain sets the chip but no flow handler. */
 	irq_set_handler(irq, handle_edge_irq);
-	r = request_irq(irq, virt_notify_irq, IRQF_NOBALANCING, "virtsocket", tp);
+	r = request_irq(irq, virt_notify_irq, IRQF_NOBALANCING, "virtsocket", g);
 	if (r) {
 		irq_dispose_mapping(irq);
 		return r;
 	}
 	cfg = irqd_cfg(irq_get_irq_data(irq));
-	tp->irq = irq;
-	tp->vector = cfg->vector;
-	tp->apic_id = cfg->dest_apicid;
+	g->irq = irq;
+	g->vector = cfg->vector;
+	g->apic_id = cfg->dest_apicid;
 	return 0;
 }
 
-static void virt_irq_exit(struct virt_transport *tp)
+static void virt_irq_exit(struct virt_guest *g)
 {
-	free_irq(tp->irq, tp);
-	irq_dispose_mapping(tp->irq);
+	free_irq(g->irq, g);
+	irq_dispose_mapping(g->irq);
 }
 
 static const char *virt_hello_error(long r)
@@ -79,25 +597,25 @@ static const char *virt_hello_error(long r)
 	}
 }
 
-static int virt_handshake(struct virt_transport *tp)
+static int virt_handshake(struct virt_guest *g)
 {
-	struct virt_hello *h = tp->hello;
+	struct virt_hello *h = g->hello;
 	long r;
 
 	memset(h, 0, sizeof(*h));
 	h->magic = VIRT_HELLO_MAGIC;
 	h->guest_version = VIRT_ABI_VERSION;
 	h->guest_features = VIRT_F_KNOWN;
-	h->ring_gpa = virt_to_phys(tp->ring);
-	h->ring_entries = tp->ring_entries;
-	h->apic_id = tp->apic_id;
-	h->vector = tp->vector;
+	h->ring_gpa = virt_to_phys(g->ring);
+	h->ring_entries = g->ring_entries;
+	h->apic_id = g->apic_id;
+	h->vector = g->vector;
 
-	r = virt_hypercall(tp, VIRT_HC_HELLO, virt_to_phys(h));
+	r = virt_hypercall(g, VIRT_HC_HELLO, virt_to_phys(h));
 	if (r == -EEXIST) {
 		/* Left registered by a previous boot or a crashed instance. */
-		virt_hypercall(tp, VIRT_HC_BYE, 0);
-		r = virt_hypercall(tp, VIRT_HC_HELLO, virt_to_phys(h));
+		virt_hypercall(g, VIRT_HC_BYE, 0);
+		r = virt_hypercall(g, VIRT_HC_HELLO, virt_to_phys(h));
 	}
 	if (r) {
 		pr_err("virtsocket: handshake failed (%ld): %s\n", r,
@@ -108,59 +626,109 @@ static int virt_handshake(struct virt_transport *tp)
 	    h->cid == VIRT_CID_ANY) {
 		pr_err("virtsocket: host answered version %u, CID %u\n",
 		       h->host_version, h->cid);
-		virt_hypercall(tp, VIRT_HC_BYE, 0);
+		virt_hypercall(g, VIRT_HC_BYE, 0);
 		return -EPROTO;
 	}
-	tp->cid = h->cid;
-	tp->host_version = h->host_version;
-	tp->features = h->host_features;
+	g->cid = h->cid;
+	g->host_version = h->host_version;
+	g->features = h->host_features;
 	return 0;
 }
 
-int virt_transport_init(struct virt_transport *tp, u32 ring_entries)
+static void virt_guest_free(struct virt_guest *g)
 {
-	int r;
+	u32 i;
+
+	for (i = 0; g->tx_buf && i < g->ring_entries; i++)
+		kfree(g->tx_buf[i]);
+	kfree(g->tx_buf);
+	kfree(g->tx_rxbuf);
+	kfree(g->rx_free);
+	if (g->rx_pool)
+		free_pages_exact(g->rx_pool, g->rx_buffers * VIRT_RX_BUF_SIZE);
+	kfree(g->hello);
+	if (g->ring)
+		free_pages_exact(g->ring, virt_ring_bytes(g->ring_entries));
+}
+
+int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
+{
+	u32 i;
+	int r = -ENOMEM;
 
 	if (!virt_ring_entries_valid(ring_entries)) {
 		pr_err("virtsocket: ring_entries=%u must be a power of two in %u..%u\n",
 		       ring_entries, VIRT_RING_MIN_ENTRIES, VIRT_RING_MAX_ENTRIES);
 		return -EINVAL;
 	}
-	tp->ring_entries = ring_entries;
-	tp->ring = alloc_pages_exact(virt_ring_bytes(ring_entries),
-				     GFP_KERNEL | __GFP_ZERO);
-	if (!tp->ring)
-		return -ENOMEM;
-	/* kmalloc() aligns power-of-two sizes: the block stays in one page. */
-	tp->hello = kzalloc(sizeof(*tp->hello), GFP_KERNEL);
-	if (!tp->hello) {
-		r = -ENOMEM;
-		goto err_ring;
+	if (!rx_buffers || rx_buffers > ring_entries) {
+		pr_err("virtsocket: rx_buffers=%u must be 1..ring_entries\n", rx_buffers);
+		return -EINVAL;
 	}
-	r = virt_irq_init(tp);
+	g->ring_entries = ring_entries;
+	g->rx_buffers = rx_buffers;
+	spin_lock_init(&g->tx_lock);
+	INIT_LIST_HEAD(&g->overflow);
+	mutex_init(&g->flush_mutex);
+	xa_init_flags(&g->conns, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
+	hrtimer_init(&g->flush_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	g->flush_timer.function = virt_flush_timer;
+	INIT_WORK(&g->flush_work, virt_flush_work);
+
+	g->ring = alloc_pages_exact(virt_ring_bytes(ring_entries),
+				    GFP_KERNEL | __GFP_ZERO);
+	/* kmalloc() aligns power-of-two sizes: the block stays in one page. */
+	g->hello = kzalloc(sizeof(*g->hello), GFP_KERNEL);
+	g->tx_buf = kcalloc(ring_entries, sizeof(*g->tx_buf), GFP_KERNEL);
+	g->tx_rxbuf = kcalloc(ring_entries, sizeof(*g->tx_rxbuf), GFP_KERNEL);
+	g->rx_free = kcalloc(rx_buffers, sizeof(*g->rx_free), GFP_KERNEL);
+	g->rx_pool = alloc_pages_exact(rx_buffers * VIRT_RX_BUF_SIZE, GFP_KERNEL);
+	if (!g->ring || !g->hello || !g->tx_buf || !g->tx_rxbuf || !g->rx_free ||
+	    !g->rx_pool)
+		goto err_free;
+	g->tx = (void *)g->ring + virt_ring_tx_offset(0);
+	g->rx = (void *)g->ring + virt_ring_rx_offset(ring_entries, 0);
+	for (i = 0; i < rx_buffers; i++)
+		g->rx_free[i] = i;
+	g->rx_nfree = rx_buffers;
+
+	r = virt_irq_init(g);
 	if (r)
-		goto err_hello;
-	r = virt_handshake(tp);
+		goto err_free;
+	r = virt_handshake(g);
 	if (r)
 		goto err_irq;
 	return 0;
 
 err_irq:
-	virt_irq_exit(tp);
-err_hello:
-	kfree(tp->hello);
-err_ring:
-	free_pages_exact(tp->ring, virt_ring_bytes(ring_entries));
+	virt_irq_exit(g);
+err_free:
+	virt_guest_free(g);
 	return r;
 }
 
-void virt_transport_exit(struct virt_transport *tp)
+/* No sockets exist (each holds a module reference). */
+void virt_guest_exit(struct virt_guest *g)
 {
-	long r = virt_hypercall(tp, VIRT_HC_BYE, 0);
+	long r;
 
+	hrtimer_cancel(&g->flush_timer);
+	cancel_work_sync(&g->flush_work);
+	if (!READ_ONCE(g->dead))
+		virt_flush(g, false);	/* the last shutdowns and resets */
+	r = virt_hypercall(g, VIRT_HC_BYE, 0);
 	if (r)
 		pr_info("virtsocket: host did not take the goodbye (%ld)\n", r);
-	virt_irq_exit(tp);
-	kfree(tp->hello);
-	free_pages_exact(tp->ring, virt_ring_bytes(tp->ring_entries));
+	/* The host dropped our buffers with the registration: free them. */
+	virt_irq_exit(g);
+	cancel_work_sync(&g->flush_work);
+	virt_guest_free(g);
+	xa_destroy(&g->conns);
+	while (!list_empty(&g->overflow)) {
+		struct virt_overflow *o = list_first_entry(&g->overflow,
+							   struct virt_overflow, node);
+
+		list_del(&o->node);
+		kfree(o);
+	}
 }

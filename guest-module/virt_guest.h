@@ -4,22 +4,39 @@
  *
  * Implementation notes
  *
- * - One transport per guest (struct virt_transport): the shared ring, the
- *   handshake block and the notification interrupt.  It is set up once at
- *   module load and torn down at unload; between the two its handshake
- *   results are constant and read without locks.
- * - Counters are atomic.
+ * - One transport per guest (struct virt_guest): the shared ring, the
+ *   handshake block, the notification interrupt, the receive buffers, and
+ *   the connection table.  Handshake results are constant after load.
+ * - tx_lock (BH spinlock) protects the producer side of the tx ring: tx_prod,
+ *   tx_flushed, tx_done, the per-slot ownership arrays and the overflow
+ *   list.  Descriptors are written under it, so several CPUs can queue.
+ * - flush_mutex serialises flushes: the hypercall, reclaiming consumed tx
+ *   slots, and consuming rx events (rx_cons, the free receive buffers).
+ *   Socket callbacks are made with it held and never take lock_sock() of a
+ *   socket a flusher can hold, except listeners, which never flush.
+ * - The connection table (xarray, own lock) maps ids to sockets and holds a
+ *   reference on each.
  */
 #ifndef _VIRT_GUEST_H
 #define _VIRT_GUEST_H
 
 #include <linux/atomic.h>
+#include <linux/hrtimer.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <virtsocket/abi.h>
 
-struct virt_transport {
+#include "../af_virt/af_virt.h"
+
+#define VIRT_RX_BUF_SIZE	PAGE_SIZE
+
+struct virt_guest {
 	/* Shared with the host. */
 	struct virt_ring_hdr *ring;
+	struct virt_desc *tx;
+	struct virt_desc *rx;
 	u32 ring_entries;
 	struct virt_hello *hello;
 	/* Notification interrupt: Linux irq and the (APIC id, vector) it owns. */
@@ -30,14 +47,52 @@ struct virt_transport {
 	u32 cid;
 	u32 host_version;
 	u64 features;
+
+	spinlock_t tx_lock;	/* producer side, see the notes above */
+	u32 tx_prod;		/* next slot we fill */
+	u32 tx_flushed;		/* tx_prod at the last hypercall */
+	u32 tx_done;		/* slots below are free again */
+	void **tx_buf;		/* per slot: payload to free once consumed */
+	s32 *tx_rxbuf;		/* per slot: receive buffer posted, or -1 */
+	struct list_head overflow;	/* control descriptors waiting for room */
+
+	struct mutex flush_mutex;	/* one flush at a time */
+	u32 rx_cons;
+	void *rx_pool;		/* rx_buffers receive buffers */
+	u32 rx_buffers;
+	u32 *rx_free;		/* stack of buffers not posted */
+	u32 rx_nfree;
+
+	struct xarray conns;	/* id -> struct virt_sock */
+	u32 next_conn;
+
+	struct hrtimer flush_timer;
+	struct work_struct flush_work;
+	bool dead;		/* the host went away: no more hypercalls */
+
 	atomic64_t hypercalls;
 	atomic64_t interrupts;
+	atomic64_t flushes;
+	atomic64_t tx_descs;
+	atomic64_t rx_events;
+	atomic64_t bad_descs;
+	atomic64_t tx_bytes;
+	atomic64_t rx_bytes;
+	atomic64_t flush_batch;		/* flushes by reason */
+	atomic64_t flush_urgent;
+	atomic64_t flush_timer_cnt;
+	atomic64_t flush_wait;
+	atomic64_t flush_full;
+	atomic64_t flush_irq;
 };
 
-extern struct virt_transport virt_tp;
+extern struct virt_guest virt_guest;
+extern const struct virt_transport virt_guest_transport;
+extern unsigned int flush_batch;
+extern unsigned int flush_delay_us;
 
 /* transport.c */
-int virt_transport_init(struct virt_transport *tp, u32 ring_entries);
-void virt_transport_exit(struct virt_transport *tp);
+int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers);
+void virt_guest_exit(struct virt_guest *g);
 
 #endif

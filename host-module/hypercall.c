@@ -6,7 +6,7 @@
  */
 #include <linux/slab.h>
 
-#include "hello_check.h"
+#include "validate.h"
 #include "virt_host.h"
 
 struct virt_host_stats virt_stats;
@@ -47,50 +47,46 @@ static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
 	if (kvm_vcpu_write_guest(vcpu, hello.ring_gpa, &hdr, sizeof(hdr)))
 		return -EFAULT;
 
-	vm = virt_vm_alloc(vcpu->kvm);
+	vm = virt_vm_get(vcpu->kvm);
+	if (vm) {
+		virt_vm_put(vm);
+		return -EEXIST;
+	}
+	vm = virt_vm_alloc(vcpu->kvm, hello.ring_entries);
 	if (!vm)
 		return -ENOMEM;
 	vm->ring_gpa = hello.ring_gpa;
-	vm->ring_entries = hello.ring_entries;
 	vm->apic_id = hello.apic_id;
 	vm->vector = hello.vector;
 	vm->features = virt_hello_features(&hello);
 	atomic64_set(&vm->hypercalls, 1);
-
-	/* Under the lock: two vCPUs may race to register the same VM. */
-	virt_vms_lock();
-	if (virt_vm_find(vcpu->kvm)) {
-		r = -EEXIST;
-		goto out_free;
-	}
 	hello.host_version = VIRT_ABI_VERSION;
 	hello.cid = vm->cid;
 	hello.host_features = vm->features;
+	r = virt_vm_register(vm);	/* two vCPUs may race here */
+	if (r) {
+		virt_vm_put(vm);
+		return r;
+	}
 	if (kvm_vcpu_write_guest(vcpu, hello_gpa + VIRT_HELLO_REPLY,
 				 &hello.host_version,
 				 sizeof(hello) - VIRT_HELLO_REPLY)) {
-		r = -EFAULT;
-		goto out_free;
+		virt_vm_unregister_kvm(vcpu->kvm);
+		return -EFAULT;
 	}
-	virt_vm_add(vm);
-	/* Proves the notification path to the guest right away. */
-	virt_vm_notify(vm);
-	virt_vms_unlock();
 	pr_info("virtsocket: VM pid %d registered as CID %u (ring 0x%llx, %u entries)\n",
 		vm->pid, vm->cid, vm->ring_gpa, vm->ring_entries);
+	/* Proves the notification path to the guest right away. */
+	vm->notify_armed = true;
+	virt_vm_kick(vm);
 	return 0;
-
-out_free:
-	virt_vms_unlock();
-	virt_vm_free(vm);
-	return r;
 }
 
 unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,
 			     unsigned long a1, unsigned long a2,
 			     unsigned long a3)
 {
-	struct virt_vm *vm;
+	struct virt_vm *vm = NULL;
 	long r;
 
 	atomic64_inc(&virt_stats.hypercalls);
@@ -99,23 +95,28 @@ unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,
 		r = virt_hello(vcpu, a1);
 		break;
 	case VIRT_HC_BYE:
-		r = virt_vm_remove(vcpu->kvm);
+		r = virt_vm_unregister_kvm(vcpu->kvm);
+		break;
+	case VIRT_HC_FLUSH:
+		vm = virt_vm_get(vcpu->kvm);
+		r = vm ? virt_flush(vcpu, vm, a1) : -ENOTCONN;
 		break;
 	default:
 		r = -EOPNOTSUPP;
 		break;
 	}
 	if (op != VIRT_HC_HELLO || r) {
-		virt_vms_lock();
-		vm = virt_vm_find(vcpu->kvm);
+		if (!vm)
+			vm = virt_vm_get(vcpu->kvm);
 		if (vm) {
 			atomic64_inc(&vm->hypercalls);
-			if (r)
+			if (r < 0)
 				atomic64_inc(&vm->errors);
 		}
-		virt_vms_unlock();
 	}
-	if (r)
+	if (vm)
+		virt_vm_put(vm);
+	if (r < 0)
 		atomic64_inc(&virt_stats.rejected);
 	return r;
 }

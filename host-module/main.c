@@ -94,15 +94,20 @@ static int __init virt_host_init(void)
 	r = virt_vms_init();
 	if (r)
 		goto err_kobj;
+	r = virt_core_init(&virt_host_transport, family);
+	if (r)
+		goto err_vms;
 	r = kvm_set_hypercall_hook(virt_hypercall);
 	if (r) {
 		pr_err("virtsocket: KVM_HC_MODULE is already serviced by another module\n");
-		goto err_vms;
+		goto err_core;
 	}
 	pr_info("virtsocket: host ready (ABI %u, hypercall 0x%lx, family %d)\n",
 		VIRT_ABI_VERSION, VIRT_HC_NR, family);
 	return 0;
 
+err_core:
+	virt_core_exit();
 err_vms:
 	virt_vms_exit();
 err_kobj:
@@ -111,13 +116,15 @@ err_kobj:
 }
 
 /*
- * Unloading is always safe: the hook is cleared first (waiting for vCPUs in
- * the handler), then every VM's state is dropped; their guests see -ENOSYS
- * from then on.
+ * Unloading is refused while AF_VIRT sockets exist (each holds a module
+ * reference); otherwise it is safe: the hook is cleared first (waiting for
+ * vCPUs in the handler), then every VM's state is dropped; their guests see
+ * -ENOSYS from then on.
  */
 static void __exit virt_host_exit(void)
 {
 	kvm_clear_hypercall_hook(virt_hypercall);
+	virt_core_exit();
 	virt_vms_exit();
 	kobject_put(virt_kobj);
 }

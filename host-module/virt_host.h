@@ -4,28 +4,50 @@
  *
  * Implementation notes
  *
- * - One struct virt_vm per VM that completed the handshake.  It is keyed by
- *   its struct kvm but holds no reference on it: the VM's lifetime is
- *   followed with KVM's destroy notifier, which unhashes and frees the
- *   virt_vm.  Everything that needs the kvm outside the VM's own vCPU
- *   threads takes a reference with kvm_get_kvm_safe() under virt_vms_lock.
- * - virt_vms_lock (a mutex: every path that takes it may sleep) protects the
- *   hash table and each virt_vm's membership in it.  Counters are atomic and
- *   read without it.
- * - The notify work of a virt_vm holds a kvm reference while queued, so a VM
- *   with pending notifications cannot be destroyed under it.
+ * - One struct virt_vm per VM that completed the handshake, counted by
+ *   @ref: the registry holds one reference while the VM is registered, every
+ *   connection holds one, and a hypercall in flight holds one.  The
+ *   virt_vm is keyed by its struct kvm but holds no reference on it: KVM's
+ *   destroy notifier unregisters it.  @kvm may be used only by the VM's own
+ *   vCPUs, or with a reference taken by kvm_get_kvm_safe() under @lock while
+ *   !@dead (the notifier sets @dead under @lock before KVM frees the kvm).
+ * - virt_vms_mutex protects the registry (hash table, CIDs).
+ * - vm->lock (spinlock) protects the connection table, the pending list, the
+ *   posted receive buffers, the refusals, @dead and @notify_armed, and every
+ *   field of struct virt_conn marked so.  It is never held together with a
+ *   socket's lock: take one, drop it, take the other.
+ * - vm->flush_mutex serialises flushes of one VM (its vCPUs may race); the
+ *   host's copies of the ring indices live under it.
+ * - A connection holds a reference on its socket and on its VM; the VM's
+ *   table holds the connection until it is finished.
  */
 #ifndef _VIRT_HOST_H
 #define _VIRT_HOST_H
 
 #include <linux/kvm_host.h>
 #include <linux/hashtable.h>
+#include <linux/kref.h>
+#include <linux/refcount.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <virtsocket/abi.h>
 
+#include "../af_virt/af_virt.h"
+
+/* Receive buffers the guest may have posted and not yet had filled. */
+#define VIRT_MAX_RX_BUFS	1024
+/* Bytes of one connection per flush before the next connection's turn. */
+#define VIRT_FLUSH_QUANTUM	(64 * 1024)
+
+struct virt_rx_buf {
+	u64 gpa;
+	u32 len;
+};
+
 struct virt_vm {
-	struct hlist_node node;		/* in virt_vms, under virt_vms_lock */
-	struct kvm *kvm;		/* not a reference: see notes above */
+	struct kref ref;
+	struct hlist_node node;		/* under virt_vms_mutex */
+	struct kvm *kvm;		/* see the notes above */
 	u32 cid;
 	pid_t pid;			/* the VMM's process */
 	/* Set by the handshake, constant afterwards. */
@@ -34,10 +56,57 @@ struct virt_vm {
 	u32 apic_id;
 	u32 vector;
 	u64 features;
-	struct work_struct notify_work;
+
+	struct mutex flush_mutex;	/* one flush at a time */
+	u32 tx_cons;			/* under flush_mutex */
+	u32 rx_prod;			/* under flush_mutex */
+	struct virt_desc *scratch;	/* under flush_mutex */
+
+	spinlock_t lock;		/* see the notes above */
+	bool dead;
+	bool notify_armed;
+	struct xarray conns;		/* id -> struct virt_conn */
+	struct list_head pending;	/* virt_conn.pending_node */
+	u32 next_host_conn;
+	struct virt_rx_buf *rx_bufs;	/* ring of posted buffers */
+	u32 rx_head, rx_count;
+	struct virt_desc refusals[64];	/* resets for unknown connections */
+	u32 nr_refusals;
+
 	atomic64_t hypercalls;
 	atomic64_t errors;		/* hypercalls answered with an error */
 	atomic64_t irqs;		/* interrupts injected */
+	atomic64_t flushes;
+	atomic64_t tx_descs;		/* descriptors consumed */
+	atomic64_t rx_descs;		/* events produced */
+	atomic64_t bad_descs;		/* descriptors refused */
+	atomic64_t tx_bytes;		/* guest -> host payload */
+	atomic64_t rx_bytes;		/* host -> guest payload */
+	atomic64_t buffer_stalls;	/* flushes that ran out of guest buffers */
+};
+
+/* Pending work of a connection, for the next flush. */
+#define VIRT_PEND_CONNECT	BIT(0)
+#define VIRT_PEND_ACCEPT	BIT(1)
+#define VIRT_PEND_CREDIT	BIT(2)
+#define VIRT_PEND_SHUTDOWN	BIT(3)
+#define VIRT_PEND_RESET		BIT(4)
+
+struct virt_conn {
+	refcount_t ref;			/* the socket's, the table's, users' */
+	u32 id;
+	struct virt_vm *vm;		/* reference held */
+	struct virt_sock *vsk;		/* reference held; set before use */
+	/* Under vm->lock: */
+	struct list_head pending_node;
+	u32 pending;			/* VIRT_PEND_* */
+	u8 shut_flags;
+	int reset_err;
+	bool established;
+	bool closing;			/* the host socket was released */
+	bool in_table;
+	struct sk_buff_head txq;	/* data for the guest */
+	u32 tx_off;			/* bytes of the head skb already sent */
 };
 
 /* Global counters, including hypercalls from VMs that never registered. */
@@ -51,15 +120,26 @@ extern struct virt_host_stats virt_stats;
 /* vm.c */
 int virt_vms_init(void);
 void virt_vms_exit(void);
-struct virt_vm *virt_vm_alloc(struct kvm *kvm);
-void virt_vm_add(struct virt_vm *vm);
-int virt_vm_remove(struct kvm *kvm);
-struct virt_vm *virt_vm_find(struct kvm *kvm);
-void virt_vm_notify(struct virt_vm *vm);
-void virt_vm_free(struct virt_vm *vm);
+struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries);
+int virt_vm_register(struct virt_vm *vm);
+int virt_vm_unregister_kvm(struct kvm *kvm);
+struct virt_vm *virt_vm_get(struct kvm *kvm);
+struct virt_vm *virt_vm_get_by_cid(u32 cid);
+void virt_vm_put(struct virt_vm *vm);
+void virt_vm_kick(struct virt_vm *vm);
 unsigned int virt_vm_count(void);
-void virt_vms_lock(void);
-void virt_vms_unlock(void);
+
+/* conn.c: connections between host sockets and guests */
+extern const struct virt_transport virt_host_transport;
+struct virt_conn *virt_conn_alloc(struct virt_vm *vm, u32 id);
+void virt_conn_put(struct virt_conn *conn);
+void virt_conn_mark(struct virt_conn *conn, u32 what);
+void virt_conn_unlink(struct virt_conn *conn);
+void virt_conn_abort(struct virt_conn *conn, int err);
+void virt_conn_kill_all(struct virt_vm *vm, int err);
+
+/* flush.c */
+long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags);
 
 /* hypercall.c */
 unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,

@@ -17,7 +17,7 @@ checkpatch=("$dir/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types
 	    --ignore SPDX_LICENSE_TAG)
 
 mapfile -t patches < <(ls "$repo"/kvm-patch/0[0-9][0-9][1-9]-*.patch)
-mapfile -t files < <(cd "$repo" && git ls-files 'guest-module/*.[ch]' 'host-module/*.[ch]' \
+mapfile -t files < <(cd "$repo" && git ls-files 'af_virt/*.[ch]' 'guest-module/*.[ch]' 'host-module/*.[ch]' \
 	'include/virtsocket/*.h' 'tests/e2e/*.[ch]' 'tests/e2e/**/*.[ch]')
 # Run outside the repository: inside a git work tree checkpatch misreads
 # format-patch files.

@@ -9,9 +9,9 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod file xz-utils patch procps
 	# user space: C++20 library, tests, benchmarks
 	cmake g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-	nlohmann-json3-dev libcli11-dev
+	nlohmann-json3-dev libcli11-dev clang-14 libclang-rt-14-dev valgrind
 	# comparison transports and tools used by tests
-	socat
+	socat python3
 )
 
 missing=()

@@ -10,6 +10,8 @@ shift
 out=$TESTBED_OUT
 console=(-serial "file:$out/guest$idx.console")
 [ "${TB_SHELL:-0}" = 1 ] && console=(-serial mon:stdio)
+devices=()
+[ "$TB_VSOCK" = 1 ] && devices+=(-device "vhost-vsock-pci,guest-cid=$((100 + idx))")
 start=$(date +%s.%N)
 # shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
 timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \
@@ -20,7 +22,7 @@ timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
-	"${console[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
+	"${console[@]}" "${devices[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
 rc=$?
 end=$(date +%s.%N)
 echo "guest${idx}_qemu_rc $rc" >>"$out/times"

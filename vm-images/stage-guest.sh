@@ -19,8 +19,11 @@ mount -t debugfs debugfs /sys/kernel/debug
 hostname "$name"
 
 rc=0
-if [ "$TB_GUEST_MODULE" = 1 ] &&
-   ! insmod "$TB_REPO/guest-module/virtsocket_guest.ko" >"$out/$name.log" 2>&1; then
+if [ "$TB_VSOCK" = 1 ] && ! modprobe vmw_vsock_virtio_transport >"$out/$name.log" 2>&1; then
+	echo "testbed: $name: cannot load the vsock transport" >>"$out/$name.log"
+	rc=1
+elif [ "$TB_GUEST_MODULE" = 1 ] &&
+   ! insmod "$TB_REPO/guest-module/virtsocket_guest.ko" >>"$out/$name.log" 2>&1; then
 	echo "testbed: $name: loading virtsocket_guest.ko failed:" >>"$out/$name.log"
 	dmesg | grep virtsocket >>"$out/$name.log"
 	rc=1

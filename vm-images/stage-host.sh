@@ -41,6 +41,9 @@ else
 	step "loading stock kvm" modprobe kvm_amd nested=1
 fi
 [ -c /dev/kvm ] || step "checking /dev/kvm" false
+if [ "$TB_VSOCK" = 1 ]; then
+	step "loading vhost_vsock" modprobe vhost_vsock
+fi
 if [ "$TB_HOST_MODULE" = 1 ]; then
 	step "loading virtsocket_host.ko" insmod "$TB_REPO/host-module/virtsocket_host.ko"
 fi
@@ -58,11 +61,17 @@ if [ "$TB_SHELL" = 1 ]; then
 	finish
 fi
 
-# Guests: one QEMU each, all at once.
+# Guests: one QEMU each.  Each boots once the previous one runs its stage
+# script: nested SVM under TCG has crashed with several guests booting at once.
 pids=()
 for i in $(seq 1 "$TB_GUESTS"); do
 	"$TB_REPO/vm-images/run-guest.sh" "$i" &
 	pids+=($!)
+	for _ in $(seq 1 300); do
+		grep -q "^guest${i}_stage_uptime " "$out/times" && break
+		kill -0 "${pids[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
 done
 for p in "${pids[@]}"; do
 	wait "$p"

@@ -52,6 +52,15 @@ struct sockaddr_virt {
 	__u8 svirt_zero[3];
 };
 
+/*
+ * setsockopt() level of AF_VIRT's own options (levels are per family, so any
+ * number outside SOL_SOCKET's works; this one reads "VS" in a trace).
+ */
+#define VIRT_SOL		0x5653
+/* int booleans with TCP_NODELAY / TCP_CORK semantics */
+#define VIRT_NODELAY		1	/* flush the ring at once on send */
+#define VIRT_CORK		2	/* hold partial data until uncorked */
+
 /* Run-time discovery: one directory on whichever side is loaded. */
 #define VIRT_SYSFS_DIR		"/sys/kernel/virtsocket"
 /* Files in it: "family" (number), "role" ("guest"/"host"), "cid" (own CID). */
@@ -107,50 +116,111 @@ struct virt_hello {
 
 /* ---- Descriptor ring ----------------------------------------------------- */
 
+/*
+ * One region of guest memory, registered at the handshake: a header, then
+ * the tx ring (guest -> host), then the rx ring (host -> guest), each of
+ * ring_entries descriptors.  Indices are free running u32s; slot = index &
+ * (entries - 1).
+ *
+ * tx: the guest writes descriptors, then tx_prod, then issues VIRT_HC_FLUSH.
+ *     Inside that hypercall the host copies each descriptor once (later
+ *     rewrites by the guest are ignored), validates it, carries it out
+ *     (payload is copied straight out of guest memory) and advances tx_cons.
+ *     A descriptor the host refuses gets a negative errno in its status
+ *     field; the guest may reuse every slot and buffer below tx_cons as soon
+ *     as the hypercall returns.
+ * rx: inside the same hypercall the host writes events (connection
+ *     requests, replies, data in buffers the guest posted with
+ *     VIRT_OP_RX_POST, credit, shutdown, reset) and advances rx_prod; the
+ *     guest consumes them and advances rx_cons.  The host never writes guest
+ *     memory outside a hypercall: when it has new work for a guest that
+ *     asked for it (VIRT_FLUSH_NOTIFY), it raises the guest's vector once,
+ *     and the guest answers with a flush.
+ */
 #define VIRT_RING_MIN_ENTRIES	16U
 #define VIRT_RING_MAX_ENTRIES	4096U
 #define VIRT_RING_ALIGN		4096U
 
-/* Ring header: producer/consumer indices of both directions (free running). */
 struct virt_ring_hdr {
-	__u32 tx_prod;		/* guest -> host descriptors: guest writes */
+	__u32 tx_prod;		/* guest writes */
 	__u32 tx_cons;		/* host writes */
-	__u32 rx_prod;		/* host -> guest completions: host writes */
+	__u32 rx_prod;		/* host writes */
 	__u32 rx_cons;		/* guest writes */
-	__u32 rx_event;		/* interrupt when rx_prod passes this */
-	__u32 flags;
-	__u32 reserved[10];
+	__u32 reserved[12];
 };
 
+/* VIRT_HC_FLUSH: a1 = flags below; returns VIRT_FLUSH_* bits or -errno. */
+#define VIRT_FLUSH_NOTIFY	_BITUL(0)	/* a1: interrupt me for new work */
+#define VIRT_FLUSH_MORE		_BITUL(0)	/* return: flush again, work left */
+
 enum virt_op {
+	/*
+	 * tx: open connection @conn (guest-chosen, < VIRT_CONN_HOST_BASE) from
+	 *     port addr >> 32 to the host's port (u32)addr.
+	 * rx: the host's port addr >> 32 connects to this guest's port
+	 *     (u32)addr as connection @conn (host-chosen).
+	 */
 	VIRT_OP_CONNECT = 1,
+	/* tx: accept the host's @conn.  rx: the host accepted @conn. */
 	VIRT_OP_ACCEPT = 2,
+	/* tx: @len bytes at @addr for @conn.  rx: @len bytes of @conn were
+	 * written at @addr, the start of a buffer posted with RX_POST.
+	 */
 	VIRT_OP_SEND = 3,
-	VIRT_OP_RX_POST = 4,	/* a receive buffer the host may fill */
+	/* tx: a buffer of @len bytes at @addr the host may fill (no @conn). */
+	VIRT_OP_RX_POST = 4,
+	/* both: the sender will not send (VIRT_SHUT_SEND) / receive more. */
 	VIRT_OP_SHUTDOWN = 5,
+	/* both: @conn is gone; rx @status says why (-ECONNREFUSED, ...). */
 	VIRT_OP_RESET = 6,
+	/* both: credit update only. */
 	VIRT_OP_CREDIT = 7,
 	VIRT_OP_MAX = VIRT_OP_CREDIT,
 };
 
+#define VIRT_SHUT_RCV		1U
+#define VIRT_SHUT_SEND		2U
+
+/* Connection ids at or above this are chosen by the host. */
+#define VIRT_CONN_HOST_BASE	0x80000000U
+
+#define VIRT_MAX_SEND		65536U	/* payload bytes per tx SEND */
+#define VIRT_RX_BUF_MIN		512U
+#define VIRT_RX_BUF_MAX		65536U
+
+/*
+ * Every descriptor also carries the sender's credit for @conn (as vsock
+ * does): buf_alloc is its receive buffer size, fwd_cnt the bytes its reader
+ * has consumed.  A peer may have at most buf_alloc - (sent - fwd_cnt) bytes
+ * in flight; the host refuses data past that with -ENOBUFS and resets.
+ */
 struct virt_desc {
 	__u16 op;		/* enum virt_op */
-	__u16 flags;
+	__u16 flags;		/* VIRT_SHUT_* for SHUTDOWN */
 	__u32 conn;		/* connection id */
-	__u64 addr;		/* guest-physical address of the payload */
+	__u64 addr;		/* guest-physical address, or ports */
 	__u32 len;
-	__s32 status;		/* completion: 0 or negative errno */
-	__u32 buf_alloc;	/* credit: receive buffer size */
-	__u32 fwd_cnt;		/* credit: bytes consumed so far */
+	__s32 status;		/* 0, or -errno set by the host */
+	__u32 buf_alloc;
+	__u32 fwd_cnt;
 };
 
-/* Layout: header, then tx descriptors, then rx descriptors. */
 static inline __u64 virt_ring_bytes(__u32 entries)
 {
 	__u64 raw = sizeof(struct virt_ring_hdr) +
 		    2ULL * entries * sizeof(struct virt_desc);
 
 	return (raw + VIRT_RING_ALIGN - 1) & ~(__u64)(VIRT_RING_ALIGN - 1);
+}
+
+static inline __u64 virt_ring_tx_offset(__u32 slot)
+{
+	return sizeof(struct virt_ring_hdr) + (__u64)slot * sizeof(struct virt_desc);
+}
+
+static inline __u64 virt_ring_rx_offset(__u32 entries, __u32 slot)
+{
+	return virt_ring_tx_offset(entries) + (__u64)slot * sizeof(struct virt_desc);
 }
 
 static inline int virt_ring_entries_valid(__u32 entries)
@@ -180,7 +250,7 @@ VIRT_ABI_CHECK_OFF(virt_hello, host_version, 40);
 VIRT_ABI_CHECK_OFF(virt_hello, cid, 44);
 VIRT_ABI_CHECK_OFF(virt_hello, host_features, 48);
 VIRT_ABI_CHECK(virt_ring_hdr, 64);
-VIRT_ABI_CHECK_OFF(virt_ring_hdr, rx_event, 16);
+VIRT_ABI_CHECK_OFF(virt_ring_hdr, rx_cons, 12);
 VIRT_ABI_CHECK(virt_desc, 32);
 VIRT_ABI_CHECK_OFF(virt_desc, addr, 8);
 VIRT_ABI_CHECK_OFF(virt_desc, status, 20);

@@ -59,3 +59,9 @@ insmod_must_fail() { # insmod_must_fail MODULE EXPECTED_DMESG_TEXT
 	dmesg | tail -n +"$((before + 1))" | grep -F "$2" ||
 		fail "insmod $(basename "$1") failed without the message '$2'"
 }
+
+# An AF_VIRT socket of this machine listens on PORT (from /proc/net/virt).
+is_listening() {
+	awk -v port="$1" 'NR > 1 && $2 == "0A" && $4 == port { found = 1 } END { exit !found }' /proc/net/virt
+}
+wait_listening() { wait_until "${2:-30}" "a listener on port $1" is_listening "$1"; }

@@ -1,7 +1,7 @@
 #include <virtsocket/socket.hpp>
 
 #include <virtsocket/family.hpp>
-#include <virtsocket/virt_options.h>
+#include <virtsocket/abi.h>
 
 #include <fcntl.h>
 #include <netinet/in.h>

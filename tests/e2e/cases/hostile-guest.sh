@@ -12,7 +12,7 @@ host() {
 
 guest() {
 	local hostile=$REPO/tests/e2e/hostile/virtsocket_hostile.ko
-	insmod "$hostile" ram_mb=512 || {
+	insmod "$hostile" ram_mb=512 ring=0 || {
 		dmesg | grep virtsocket-hostile
 		fail "some malformed hypercall was not rejected as expected"
 	}

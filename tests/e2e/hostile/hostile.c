@@ -1,20 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TEST ONLY, never part of the product: a guest module that attacks the
- * virtsocket host with malformed hypercalls and checks that each one gets the
- * documented error.  Loading succeeds only if every case matched; the result
- * of each case is logged as "virtsocket-hostile: <case>: ...".
+ * virtsocket host and checks that each attack gets the documented answer.
+ *
+ * Phase 1: malformed hypercalls (handshakes, unknown operations).
+ * Phase 2 (ring=1): a valid handshake with a real ring, then malformed
+ * descriptors: forged connection ids, addresses outside guest RAM, lengths
+ * past the limits and past the host's credit, ring indices out of range,
+ * and descriptors rewritten from another CPU while the host reads them.
+ * Phase 2 needs three listeners on the host (see the module parameters and
+ * tests/e2e/cases/hostile-ring.sh).
+ *
+ * Loading succeeds only if every case matched; each case is logged as
+ * "virtsocket-hostile: <case>: returned X, expected Y: ok|MISMATCH".  With
+ * hold=1 the ring stays registered until rmmod (which says goodbye), so
+ * that the host can inspect this VM's counters.
  */
 #include <linux/module.h>
-#include <linux/slab.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 #include <asm/kvm_para.h>
-#include <virtsocket/abi.h>
+#include <virtsocket/ring.h>
 
 static unsigned long ram_mb = 512;
 module_param(ram_mb, ulong, 0444);
 MODULE_PARM_DESC(ram_mb, "Guest RAM in MiB (places a ring across its end)");
+
+static bool ring_cases = true;
+module_param_named(ring, ring_cases, bool, 0444);
+MODULE_PARM_DESC(ring, "Also attack through a registered ring (needs the host listeners)");
+
+static unsigned int sink_port = 6000;
+module_param(sink_port, uint, 0444);
+MODULE_PARM_DESC(sink_port, "Host port whose listener takes many connections");
+
+static unsigned int data_port = 6001;
+module_param(data_port, uint, 0444);
+MODULE_PARM_DESC(data_port, "Host port whose listener sends \"virtsocket-hostile rx\\n\" once");
+
+static unsigned int stall_port = 6002;
+module_param(stall_port, uint, 0444);
+MODULE_PARM_DESC(stall_port, "Host port whose listener accepts one connection and never reads");
+
+static unsigned int race_ms = 2000;
+module_param(race_ms, uint, 0444);
+MODULE_PARM_DESC(race_ms, "Duration of each ring-rewriting race in ms");
+
+static bool hold;
+module_param(hold, bool, 0444);
+MODULE_PARM_DESC(hold, "Stay registered until rmmod");
 
 struct hostile_case {
 	const char *name;
@@ -26,8 +67,62 @@ struct hostile_case {
 
 static struct virt_hello *hello;
 static void *ring;
+static bool registered;
 
-#define RING_ENTRIES 16
+#define RING_ENTRIES	16
+#define NO_EVENT	1L			/* in reports: no such event */
+#define FAR_GPA		BIT_ULL(40)		/* far beyond the guest's RAM */
+#define GPA_LIMIT	BIT_ULL(52)		/* x86-64's guest-physical limit */
+#define SINK_ORDER	5			/* 128 KiB, naturally aligned */
+#define SINK_BYTES	(PAGE_SIZE << SINK_ORDER)
+#define RX_MSG		"virtsocket-hostile rx\n"
+
+static int failed, total;
+
+static bool report(const char *name, long got, long expect)
+{
+	bool ok = got == expect;
+
+	total++;
+	failed += !ok;
+	pr_info("virtsocket-hostile: %s: returned %ld, expected %ld: %s\n",
+		name, got, expect, ok ? "ok" : "MISMATCH");
+	return ok;
+}
+
+/* A side condition of a case: logged only when it does not hold. */
+static bool check(const char *name, const char *what, long got, long expect)
+{
+	if (got == expect)
+		return true;
+	failed++;
+	pr_info("virtsocket-hostile: %s: %s returned %ld, expected %ld: MISMATCH\n",
+		name, what, got, expect);
+	return false;
+}
+
+static const char *const op_names[] = {
+	[VIRT_OP_CONNECT] = "CONNECT", [VIRT_OP_ACCEPT] = "ACCEPT",
+	[VIRT_OP_SEND] = "SEND", [VIRT_OP_RX_POST] = "RX_POST",
+	[VIRT_OP_SHUTDOWN] = "SHUTDOWN", [VIRT_OP_RESET] = "RESET",
+	[VIRT_OP_CREDIT] = "CREDIT",
+};
+
+/* An event's status, or NO_EVENT, printed as "none". */
+static void report_event(const char *name, u16 op, long got, long expect)
+{
+	char g[24] = "none", e[24] = "none";
+	bool ok = got == expect;
+
+	if (got != NO_EVENT)
+		snprintf(g, sizeof(g), "%ld", got);
+	if (expect != NO_EVENT)
+		snprintf(e, sizeof(e), "%ld", expect);
+	total++;
+	failed += !ok;
+	pr_info("virtsocket-hostile: %s: %s event: returned %s, expected %s: %s\n",
+		name, op_names[op], g, e, ok ? "ok" : "MISMATCH");
+}
 
 static void fill_valid(struct virt_hello *h)
 {
@@ -85,7 +180,7 @@ static void m_ring_unaligned(struct virt_hello *h)
 
 static void m_ring_outside(struct virt_hello *h)
 {
-	h->ring_gpa = 1ULL << 40;
+	h->ring_gpa = FAR_GPA;
 }
 
 static void m_ring_wrap(struct virt_hello *h)
@@ -114,6 +209,7 @@ static void m_vector(struct virt_hello *h)
 static const struct hostile_case cases[] = {
 	{ "unknown op", m_none, 77, 0, -EOPNOTSUPP },
 	{ "goodbye before hello", m_none, VIRT_HC_BYE, 0, -ENOENT },
+	{ "flush before hello", m_none, VIRT_HC_FLUSH, 0, -ENOTCONN },
 	{ "hello block unaligned", m_none, VIRT_HC_HELLO, 8, -EINVAL },
 	{ "hello block outside RAM", m_none, VIRT_HC_HELLO, 1L << 40, -EFAULT },
 	{ "bad magic", m_magic, VIRT_HC_HELLO, 0, -EBADMSG },
@@ -135,19 +231,11 @@ static const struct hostile_case cases[] = {
 	{ "second goodbye", m_none, VIRT_HC_BYE, 0, -ENOENT },
 };
 
-static int __init hostile_init(void)
+static void handshake_cases(void)
 {
-	int i, failed = 0;
+	int i;
 	long r;
 
-	hello = kzalloc(sizeof(*hello), GFP_KERNEL);
-	ring = alloc_pages_exact(virt_ring_bytes(RING_ENTRIES), GFP_KERNEL | __GFP_ZERO);
-	if (!hello || !ring) {
-		kfree(hello);
-		if (ring)
-			free_pages_exact(ring, virt_ring_bytes(RING_ENTRIES));
-		return -ENOMEM;
-	}
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct hostile_case *c = &cases[i];
 
@@ -158,21 +246,645 @@ static int __init hostile_init(void)
 		if (r == 0 && c->op == VIRT_HC_HELLO &&
 		    (hello->cid < VIRT_CID_GUEST_MIN || hello->host_version != VIRT_ABI_VERSION))
 			r = -EPROTO;	/* accepted, but the reply is wrong */
-		pr_info("virtsocket-hostile: %s: returned %ld, expected %ld: %s\n",
-			c->name, r, c->expect, r == c->expect ? "ok" : "MISMATCH");
-		failed += r != c->expect;
+		report(c->name, r, c->expect);
 	}
+}
+
+/* ---- Phase 2: a registered ring ------------------------------------------ */
+
+static struct virt_ring_hdr *hdr;
+static struct virt_desc *txr, *rxr;
+static u32 tx_prod, rx_cons;		/* this guest's indices */
+static struct virt_desc evs[64];	/* events taken since the case began */
+static u32 nev;
+static void *sink;			/* RX_POST buffers, SEND sources */
+static u64 sink_gpa;
+
+static long hc_flush(unsigned long flags)
+{
+	return kvm_hypercall2(VIRT_HC_NR, VIRT_HC_FLUSH, flags);
+}
+
+/* Consumes the host's events, as a guest must, keeping them in evs[]. */
+static long take_events(void)
+{
+	u32 prod = READ_ONCE(hdr->rx_prod);
+
+	if (virt_ring_pending(prod, rx_cons, RING_ENTRIES) < 0)
+		return -EPROTO;
+	smp_rmb();	/* the events after their index */
+	for (; rx_cons != prod; rx_cons++)
+		if (nev < ARRAY_SIZE(evs))
+			evs[nev++] = rxr[virt_ring_slot(rx_cons, RING_ENTRIES)];
+	smp_mb();	/* the reads before the slots are given back */
+	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	return 0;
+}
+
+/* Flushes until the host has nothing more (8 rounds at most). */
+static long flush(unsigned long flags)
+{
+	long r;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		r = hc_flush(flags);
+		if (r < 0 || (r & ~VIRT_FLUSH_MORE))
+			return r;
+		if (take_events())
+			return -EPROTO;
+		if (!r)
+			break;
+	}
+	return 0;
+}
+
+static struct virt_desc *queue(const struct virt_desc *d)
+{
+	struct virt_desc *slot = &txr[virt_ring_slot(tx_prod++, RING_ENTRIES)];
+
+	*slot = *d;
+	slot->status = 0;
+	return slot;
+}
+
+static void publish(void)
+{
+	smp_wmb();	/* the descriptors before their index */
+	WRITE_ONCE(hdr->tx_prod, tx_prod);
+}
+
+static const struct virt_desc *find_event(u32 conn, u16 op)
+{
+	u32 i;
+
+	for (i = 0; i < nev; i++)
+		if (evs[i].conn == conn && evs[i].op == op)
+			return &evs[i];
+	return NULL;
+}
+
+static struct virt_desc desc(u16 op, u16 flags, u32 conn, u64 addr, u32 len)
+{
+	return (struct virt_desc) {
+		.op = op, .flags = flags, .conn = conn, .addr = addr, .len = len,
+		.buf_alloc = 65536,
+	};
+}
+
+static u64 ports(u32 local, u32 remote)
+{
+	return (u64)local << 32 | remote;
+}
+
+/*
+ * Sends @d alone and checks the answer: @status in the descriptor, and an
+ * event @ev_op with @ev_status for @d's connection, or with @ev_op 0 no
+ * RESET for it.  The flush must succeed and consume the descriptor.
+ */
+static bool desc_case(const char *name, struct virt_desc d, s32 status,
+		      u16 ev_op, s32 ev_status)
+{
+	const struct virt_desc *ev;
+	struct virt_desc *slot;
+	bool ok;
+
+	nev = 0;
+	slot = queue(&d);
+	publish();
+	ok = check(name, "flush", flush(0), 0);
+	ok &= check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
+	ok &= report(name, READ_ONCE(slot->status), status);
+	ev = find_event(d.conn, ev_op ?: VIRT_OP_RESET);
+	if (ev_op) {
+		report_event(name, ev_op, ev ? ev->status : NO_EVENT, ev_status);
+		ok &= ev && ev->status == ev_status;
+	} else {
+		ok &= check(name, "RESET event", ev ? ev->status : NO_EVENT, NO_EVENT);
+	}
+	return ok;
+}
+
+/* Opens connection @id to the host's @port; the host accepts at once. */
+static bool open_conn(u32 id, u32 port, u32 *host_buf_alloc)
+{
+	const struct virt_desc *ev;
+	char name[64];
+
+	snprintf(name, sizeof(name), "CONNECT %u to host port %u", id, port);
+	if (!desc_case(name, desc(VIRT_OP_CONNECT, 0, id, ports(1000 + id, port), 0),
+		       0, VIRT_OP_ACCEPT, 0))
+		return false;
+	ev = find_event(id, VIRT_OP_ACCEPT);
+	if (host_buf_alloc)
+		*host_buf_alloc = ev->buf_alloc;
+	return true;
+}
+
+static void flush_cases(void)
+{
+	report("empty flush", flush(0), 0);
+	report("flush with an unknown flag bit", hc_flush(2), -EINVAL);
+	report("flush with every flag bit", hc_flush(~0UL), -EINVAL);
+	report("flush asking for interrupts it did not negotiate",
+	       flush(VIRT_FLUSH_NOTIFY), 0);
+}
+
+static void forged_id_cases(void)
+{
+	desc_case("SEND on a forged connection id",
+		  desc(VIRT_OP_SEND, 0, 77, sink_gpa, 64),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("SHUTDOWN on a forged connection id",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_SEND, 78, 0, 0),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("CREDIT on a forged connection id",
+		  desc(VIRT_OP_CREDIT, 0, 79, 0, 0),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("ACCEPT of a forged host connection id",
+		  desc(VIRT_OP_ACCEPT, 0, VIRT_CONN_HOST_BASE + 5, 0, 0),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("SEND on a forged host connection id",
+		  desc(VIRT_OP_SEND, 0, U32_MAX, sink_gpa, 64),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("RESET of a forged connection id",
+		  desc(VIRT_OP_RESET, 0, 80, 0, 0), -ENOTCONN, 0, 0);
+}
+
+static void malformed_cases(void)
+{
+	desc_case("op 0", desc(0, 0, 1, 0, 0), -EOPNOTSUPP, 0, 0);
+	desc_case("op past VIRT_OP_MAX", desc(VIRT_OP_MAX + 1, 0, 1, 0, 0),
+		  -EOPNOTSUPP, 0, 0);
+	desc_case("op 0xffff", desc(0xffff, 0, 1, 0, 0), -EOPNOTSUPP, 0, 0);
+	desc_case("CONNECT with id 0",
+		  desc(VIRT_OP_CONNECT, 0, 0, ports(1, sink_port), 0), -EINVAL, 0, 0);
+	desc_case("CONNECT with a host-side id",
+		  desc(VIRT_OP_CONNECT, 0, VIRT_CONN_HOST_BASE, ports(1, sink_port), 0),
+		  -EINVAL, 0, 0);
+	desc_case("CONNECT with id 2^32-1",
+		  desc(VIRT_OP_CONNECT, 0, U32_MAX, ports(1, sink_port), 0),
+		  -EINVAL, 0, 0);
+	desc_case("CONNECT to VIRT_PORT_ANY",
+		  desc(VIRT_OP_CONNECT, 0, 9, ports(1, VIRT_PORT_ANY), 0), -EINVAL, 0, 0);
+	desc_case("CONNECT with a length",
+		  desc(VIRT_OP_CONNECT, 0, 9, ports(1, sink_port), 1), -EINVAL, 0, 0);
+	desc_case("ACCEPT of a guest-side id",
+		  desc(VIRT_OP_ACCEPT, 0, 5, 0, 0), -EINVAL, 0, 0);
+	desc_case("SEND on connection 0",
+		  desc(VIRT_OP_SEND, 0, 0, sink_gpa, 64), -EINVAL, 0, 0);
+	desc_case("SHUTDOWN without flags",
+		  desc(VIRT_OP_SHUTDOWN, 0, 78, 0, 0), -EINVAL, 0, 0);
+	desc_case("SHUTDOWN with an unknown flag",
+		  desc(VIRT_OP_SHUTDOWN, 4, 78, 0, 0), -EINVAL, 0, 0);
+	desc_case("CREDIT with a length",
+		  desc(VIRT_OP_CREDIT, 0, 79, 0, 8), -EINVAL, 0, 0);
+	desc_case("RESET of connection 0",
+		  desc(VIRT_OP_RESET, 0, 0, 0, 0), -EINVAL, 0, 0);
+	desc_case("RX_POST of 511 bytes",
+		  desc(VIRT_OP_RX_POST, 0, 0, sink_gpa, VIRT_RX_BUF_MIN - 1), -EINVAL, 0, 0);
+	desc_case("RX_POST past VIRT_RX_BUF_MAX",
+		  desc(VIRT_OP_RX_POST, 0, 0, sink_gpa, VIRT_RX_BUF_MAX + 1), -EINVAL, 0, 0);
+	desc_case("RX_POST unaligned",
+		  desc(VIRT_OP_RX_POST, 0, 0, sink_gpa + 8, 4096), -EINVAL, 0, 0);
+	desc_case("RX_POST with flags",
+		  desc(VIRT_OP_RX_POST, 1, 0, sink_gpa, 4096), -EINVAL, 0, 0);
+	desc_case("RX_POST past 2^52",
+		  desc(VIRT_OP_RX_POST, 0, 0, GPA_LIMIT - 512, 1024), -EFAULT, 0, 0);
+	desc_case("RX_POST wrapping the address space",
+		  desc(VIRT_OP_RX_POST, 0, 0, ~63ULL, 4096), -EFAULT, 0, 0);
+}
+
+/* Refused SENDs on established connections. */
+static void connection_cases(void)
+{
+	u64 ram_end = ram_mb << 20;
+
+	desc_case("CONNECT to a port without listener",
+		  desc(VIRT_OP_CONNECT, 0, 10, ports(1010, 65000), 0),
+		  0, VIRT_OP_RESET, -ECONNREFUSED);
+	if (!open_conn(1, sink_port, NULL))
+		return;
+	desc_case("CONNECT reusing a live id",
+		  desc(VIRT_OP_CONNECT, 0, 1, ports(1001, sink_port), 0), -EEXIST, 0, 0);
+	/* Malformed descriptors are refused before their connection is looked up. */
+	desc_case("SEND of 0 bytes", desc(VIRT_OP_SEND, 0, 1, sink_gpa, 0), -EINVAL, 0, 0);
+	desc_case("SEND past VIRT_MAX_SEND",
+		  desc(VIRT_OP_SEND, 0, 1, sink_gpa, VIRT_MAX_SEND + 1), -EINVAL, 0, 0);
+	desc_case("SEND with flags", desc(VIRT_OP_SEND, 1, 1, sink_gpa, 64), -EINVAL, 0, 0);
+	desc_case("SEND past 2^52",
+		  desc(VIRT_OP_SEND, 0, 1, GPA_LIMIT - 32, 64), -EFAULT, 0, 0);
+	desc_case("SEND wrapping the address space",
+		  desc(VIRT_OP_SEND, 0, 1, ~15ULL, 64), -EFAULT, 0, 0);
+	desc_case("SHUTDOWN with an unknown flag on a live connection",
+		  desc(VIRT_OP_SHUTDOWN, 8, 1, 0, 0), -EINVAL, 0, 0);
+	desc_case("CREDIT on the live connection",
+		  desc(VIRT_OP_CREDIT, 0, 1, 0, 0), 0, 0, 0);
+	/* A SEND the host cannot carry out costs the connection. */
+	desc_case("SEND from outside guest RAM",
+		  desc(VIRT_OP_SEND, 0, 1, FAR_GPA, 64), -EFAULT, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("SEND on the connection the host reset",
+		  desc(VIRT_OP_SEND, 0, 1, sink_gpa, 64),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	if (open_conn(2, sink_port, NULL))
+		desc_case("SEND across the end of guest RAM",
+			  desc(VIRT_OP_SEND, 0, 2, ram_end - 32, 64),
+			  -EFAULT, VIRT_OP_RESET, -ECONNRESET);
+	if (open_conn(3, sink_port, NULL))
+		desc_case("SEND from the last byte below 2^52",
+			  desc(VIRT_OP_SEND, 0, 3, GPA_LIMIT - 64, 64),
+			  -EFAULT, VIRT_OP_RESET, -ECONNRESET);
+}
+
+/* More data than the host's credit, to a reader that never reads. */
+static void credit_case(void)
+{
+	const char *name = "SEND past the host's credit";
+	const struct virt_desc *ev;
+	u32 buf_alloc, round, i;
+	s32 status = 0;
+
+	if (!open_conn(4, stall_port, &buf_alloc))
+		return;
+	pr_info("virtsocket-hostile: host credit %u bytes\n", buf_alloc);
+	for (round = 0; round < 64 && !status; round++) {
+		u32 first = tx_prod;
+
+		for (i = 0; i < RING_ENTRIES; i++)
+			queue(&(struct virt_desc) {
+				.op = VIRT_OP_SEND, .conn = 4, .addr = sink_gpa,
+				.len = VIRT_MAX_SEND, .buf_alloc = 65536,
+			});
+		publish();
+		nev = 0;
+		if (!check(name, "flush", flush(0), 0))
+			return;
+		for (i = first; i != tx_prod && !status; i++)
+			status = READ_ONCE(txr[virt_ring_slot(i, RING_ENTRIES)].status);
+	}
+	report(name, status, -ENOBUFS);
+	ev = find_event(4, VIRT_OP_RESET);
+	report_event(name, VIRT_OP_RESET, ev ? ev->status : NO_EVENT, -ECONNRESET);
+}
+
+/*
+ * A buffer outside RAM is accepted when posted and skipped when the host
+ * writes: the host's data lands in the next buffer.
+ */
+static void rx_post_case(void)
+{
+	const char *name = "host data after a buffer outside guest RAM";
+	const struct virt_desc *ev = NULL;
+	unsigned long end;
+
+	desc_case("RX_POST outside guest RAM",
+		  desc(VIRT_OP_RX_POST, 0, 0, FAR_GPA, 4096), 0, 0, 0);
+	memset(sink, 0, 4096);
+	desc_case("RX_POST of a good buffer",
+		  desc(VIRT_OP_RX_POST, 0, 0, sink_gpa, 4096), 0, 0, 0);
+	/* The host may answer, send and shut down within the CONNECT's flush. */
+	if (!open_conn(20, data_port, NULL))
+		return;
+	end = jiffies + 20 * HZ;
+	while (!ev && time_before(jiffies, end)) {
+		if (!check(name, "flush", flush(0), 0))
+			return;
+		ev = find_event(20, VIRT_OP_SEND);
+		if (!ev)
+			msleep(20);
+	}
+	if (!report(name, ev ? ev->len : NO_EVENT, strlen(RX_MSG)))
+		return;
+	check(name, "buffer", ev->addr - sink_gpa, 0);
+	check(name, "memcmp", memcmp(sink, RX_MSG, strlen(RX_MSG)), 0);
+	desc_case("SHUTDOWN both ways",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, 20, 0, 0), 0, 0, 0);
+}
+
+/* A whole ring of refused descriptors in one flush. */
+static void full_ring_case(void)
+{
+	const char *name = "a full ring of CREDITs on forged ids";
+	u32 first = tx_prod, i, refused = 0, resets = 0;
+
+	nev = 0;
+	for (i = 0; i < RING_ENTRIES; i++)
+		queue(&(struct virt_desc){ .op = VIRT_OP_CREDIT, .conn = 100 + i });
+	publish();
+	check(name, "flush", flush(0), 0);
+	check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
+	for (i = 0; i < RING_ENTRIES; i++) {
+		refused += txr[virt_ring_slot(first + i, RING_ENTRIES)].status == -ENOTCONN;
+		resets += !!find_event(100 + i, VIRT_OP_RESET);
+	}
+	report(name, refused, RING_ENTRIES);
+	check(name, "RESET events", resets, RING_ENTRIES);
+}
+
+/*
+ * The guest publishes indices the host never produced: the flush fails and
+ * nothing moves.  The ring is full of CONNECTs the host must not carry out.
+ */
+static void index_case(const char *name, u32 bad_tx_prod, u32 bad_rx_cons)
+{
+	u32 cons = READ_ONCE(hdr->tx_cons), prod = READ_ONCE(hdr->rx_prod), i;
+
+	for (i = 0; i < RING_ENTRIES; i++)
+		txr[i] = desc(VIRT_OP_CONNECT, 0, 200 + i, ports(1200 + i, 65000), 0);
+	smp_wmb();	/* the bait before the indices */
+	WRITE_ONCE(hdr->tx_prod, bad_tx_prod);
+	WRITE_ONCE(hdr->rx_cons, bad_rx_cons);
+	report(name, hc_flush(0), -EINVAL);
+	check(name, "tx_cons", READ_ONCE(hdr->tx_cons), cons);
+	check(name, "rx_prod", READ_ONCE(hdr->rx_prod), prod);
+	WRITE_ONCE(hdr->tx_prod, tx_prod);
+	WRITE_ONCE(hdr->rx_cons, rx_cons);
+}
+
+static void index_cases(void)
+{
+	index_case("tx_prod a ring and one past tx_cons", tx_prod + RING_ENTRIES + 1, rx_cons);
+	index_case("tx_prod behind tx_cons", tx_prod - 1, rx_cons);
+	index_case("tx_prod 2^31 past tx_cons", tx_prod + 0x80000000U, rx_cons);
+	index_case("rx_cons past rx_prod", tx_prod, rx_cons + 1);
+	index_case("rx_cons a ring and one behind rx_prod", tx_prod, rx_cons - RING_ENTRIES - 1);
+	nev = 0;
+	report("flush with sane indices again", flush(0), 0);
+	check("flush with sane indices again", "events", nev, 0);
+}
+
+/* ---- Descriptors rewritten while the host reads them ------------------- */
+
+struct race {
+	bool header;			/* also scribble tx_prod and rx_cons */
+	bool pause, paused;		/* the flusher wants a quiet ring */
+	struct completion started[2];
+	unsigned long flushes, bad_answers, bad_cons, reconnects;
+};
+
+/*
+ * Garbage addresses: the sink plus an offset below 64 KiB, with or without
+ * bits above 4 GiB (outside this guest's RAM).  However the host's copy
+ * tears the bytes of two such values, the result is one of them too, so
+ * the host never writes RX data anywhere but the sink or outside RAM.
+ */
+static u64 garbage_addr(u32 r)
+{
+	static const u64 high[] = { 0, FAR_GPA, GPA_LIMIT - FAR_GPA, 0x1234ULL << 32 };
+
+	return high[r & 3] | sink_gpa | ((r >> 2) & 0xffff);
+}
+
+static void garbage(struct virt_desc *d)
+{
+	static const u32 conns[] = {
+		0, 1, 30, 31, 77, VIRT_CONN_HOST_BASE, VIRT_CONN_HOST_BASE + 1, U32_MAX,
+	};
+	static const u32 lens[] = { 0, 1, 64, 511, 512, 4096, 65536, 65537 };
+	u32 r = get_random_u32(), s = get_random_u32();
+
+	*d = (struct virt_desc) {
+		.op = r % 10,
+		.flags = (r >> 4) & 3,
+		.conn = conns[(r >> 6) & 7],
+		.addr = garbage_addr(s),
+		.len = (r >> 9) & 1 ? s : lens[(r >> 10) & 7],
+		.status = s,
+		.buf_alloc = (r >> 13) & 1 ? s : 65536,
+		.fwd_cnt = (r >> 14) & 1 ? r : 0,
+	};
+}
+
+static int scribbler(void *arg)
+{
+	struct race *rc = arg;
+	u32 i;
+
+	complete(&rc->started[1]);
+	while (!kthread_should_stop()) {
+		/* Acquire/release pairs with reconnect(): no garbage while paused. */
+		if (smp_load_acquire(&rc->pause)) {
+			/* our garbage before the flusher's descriptors */
+			smp_store_release(&rc->paused, true);
+			/* the flusher's descriptors before our garbage */
+			while (smp_load_acquire(&rc->pause) && !kthread_should_stop())
+				usleep_range(50, 100);
+			/* pairs with the wait in reconnect() */
+			smp_store_release(&rc->paused, false);
+			continue;
+		}
+		for (i = 0; i < RING_ENTRIES; i++)
+			garbage(&txr[i]);
+		if (rc->header) {
+			u32 r = get_random_u32();
+
+			WRITE_ONCE(hdr->tx_prod, READ_ONCE(hdr->tx_cons) + r % 20);
+			WRITE_ONCE(hdr->rx_cons, READ_ONCE(hdr->rx_prod) - (r >> 8) % 20);
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * With the scribbler paused, reopen connections 30 and 31 to the sink, so
+ * that the garbage also hits live connections (-EEXIST while they live).
+ */
+static void reconnect(struct race *rc)
+{
+	u32 id;
+
+	/* pairs with the scribbler's acquire of @pause */
+	smp_store_release(&rc->pause, true);
+	/* the scribbler's last garbage before our descriptors */
+	while (!smp_load_acquire(&rc->paused) && !kthread_should_stop())
+		usleep_range(50, 100);
+	tx_prod = READ_ONCE(hdr->tx_cons);
+	rx_cons = READ_ONCE(hdr->rx_prod);
+	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	for (id = 30; id <= 31; id++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_CONNECT, .conn = id,
+			.addr = ports(1000 + id, sink_port), .buf_alloc = 65536,
+		});
+	publish();
+	nev = 0;
+	if (flush(0) == 0)
+		rc->reconnects++;
+	/* our flush before the next garbage */
+	smp_store_release(&rc->pause, false);
+}
+
+static int flusher(void *arg)
+{
+	struct race *rc = arg;
+	long r;
+
+	complete(&rc->started[0]);
+	while (!kthread_should_stop()) {
+		if (rc->flushes % 64 == 0)
+			reconnect(rc);
+		tx_prod = READ_ONCE(hdr->tx_cons) + RING_ENTRIES;
+		publish();
+		r = hc_flush(0);
+		rc->flushes++;
+		if (r < 0 ? !(rc->header && r == -EINVAL) : r & ~VIRT_FLUSH_MORE)
+			rc->bad_answers++;
+		if (!rc->header && r >= 0 && READ_ONCE(hdr->tx_cons) != tx_prod)
+			rc->bad_cons++;
+		/* Consume the events, as a guest must. */
+		rx_cons = READ_ONCE(hdr->rx_prod);
+		WRITE_ONCE(hdr->rx_cons, rx_cons);
+		cond_resched();
+	}
+	return 0;
+}
+
+static void race_case(const char *name, bool header)
+{
+	struct race rc = { .header = header };
+	struct task_struct *t[2];
+	int cpu0 = cpumask_first(cpu_online_mask);
+	int cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	char what[96];
+	int i;
+
+	init_completion(&rc.started[0]);
+	init_completion(&rc.started[1]);
+	t[0] = kthread_create(flusher, &rc, "hostile-flush");
+	if (IS_ERR(t[0])) {
+		check(name, "kthread_create", PTR_ERR(t[0]), 0);
+		return;
+	}
+	t[1] = kthread_create(scribbler, &rc, "hostile-scribble");
+	if (IS_ERR(t[1])) {
+		check(name, "kthread_create", PTR_ERR(t[1]), 0);
+		kthread_stop(t[0]);
+		return;
+	}
+	if (cpu1 < nr_cpu_ids) {
+		kthread_bind(t[0], cpu0);
+		kthread_bind(t[1], cpu1);
+	} else {
+		pr_info("virtsocket-hostile: one CPU: rewrites interleave with flushes\n");
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&rc.started[i]);
+	msleep(race_ms);
+	kthread_stop(t[0]);
+	kthread_stop(t[1]);
+
+	pr_info("virtsocket-hostile: %s: %lu flushes, %lu reconnects\n",
+		name, rc.flushes, rc.reconnects);
+	snprintf(what, sizeof(what), "%s: answers other than 0/MORE%s", name,
+		 header ? "/-EINVAL" : "");
+	report(what, rc.bad_answers, 0);
+	if (!header)
+		check(name, "flushes with tx_cons off tx_prod", rc.bad_cons, 0);
+	check(name, "flushes >= 64", rc.flushes >= 64, 1);
+
+	/* Back to a sane ring. */
+	memset(txr, 0, RING_ENTRIES * sizeof(*txr));
+	tx_prod = READ_ONCE(hdr->tx_cons);
+	rx_cons = READ_ONCE(hdr->rx_prod);
+	WRITE_ONCE(hdr->tx_prod, tx_prod);
+	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	nev = 0;
+	snprintf(what, sizeof(what), "flush after %s", name);
+	report(what, flush(0), 0);
+}
+
+static void ring_phase(void)
+{
+	long r;
+
+	memset(ring, 0, virt_ring_bytes(RING_ENTRIES));
+	hdr = ring;
+	txr = ring + virt_ring_tx_offset(0);
+	rxr = ring + virt_ring_rx_offset(RING_ENTRIES, 0);
+	tx_prod = 0;
+	rx_cons = 0;
+	fill_valid(hello);
+	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
+	if (!report("hello with a ring", r, 0))
+		return;
+	registered = true;
+	pr_info("virtsocket-hostile: registered as CID %u\n", hello->cid);
+
+	flush_cases();
+	forged_id_cases();
+	malformed_cases();
+	connection_cases();
+	credit_case();
+	rx_post_case();
+	full_ring_case();
+	index_cases();
+	race_case("descriptors rewritten during flushes", false);
+	race_case("descriptors and indices rewritten during flushes", true);
+	desc_case("CONNECT after the rewrites",
+		  desc(VIRT_OP_CONNECT, 0, 300, ports(1300, 65000), 0),
+		  0, VIRT_OP_RESET, -ECONNREFUSED);
+}
+
+static void goodbye_cases(void)
+{
+	report("goodbye with a ring", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), 0);
+	registered = false;
+	report("flush after goodbye", hc_flush(0), -ENOTCONN);
+	report("goodbye after goodbye", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), -ENOENT);
+}
+
+static void hostile_free(void)
+{
 	kfree(hello);
-	free_pages_exact(ring, virt_ring_bytes(RING_ENTRIES));
-	pr_info("virtsocket-hostile: %d of %zu cases failed\n", failed, ARRAY_SIZE(cases));
+	hello = NULL;
+	if (ring)
+		free_pages_exact(ring, virt_ring_bytes(RING_ENTRIES));
+	ring = NULL;
+	if (sink)
+		free_pages((unsigned long)sink, SINK_ORDER);
+	sink = NULL;
+}
+
+static int __init hostile_init(void)
+{
+	hello = kzalloc(sizeof(*hello), GFP_KERNEL);
+	ring = alloc_pages_exact(virt_ring_bytes(RING_ENTRIES), GFP_KERNEL | __GFP_ZERO);
+	sink = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, SINK_ORDER);
+	if (!hello || !ring || !sink) {
+		hostile_free();
+		return -ENOMEM;
+	}
+	sink_gpa = virt_to_phys(sink);
+	handshake_cases();
+	if (ring_cases) {
+		ring_phase();
+		if (registered && (failed || !hold))
+			goodbye_cases();
+	}
+	pr_info("virtsocket-hostile: %d of %d cases failed\n", failed, total);
+	if (registered)
+		return 0;	/* hold=1: the host may inspect us until rmmod */
+	/* The host dropped our buffers with the registration. */
+	hostile_free();
 	return failed ? -EINVAL : 0;
 }
 
 static void __exit hostile_exit(void)
 {
+	if (registered) {
+		failed = 0;
+		total = 0;
+		goodbye_cases();
+		pr_info("virtsocket-hostile: at unload: %d of %d cases failed\n",
+			failed, total);
+	}
+	hostile_free();
 }
 
 module_init(hostile_init);
 module_exit(hostile_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("TEST ONLY: malformed virtsocket hypercalls");
+MODULE_DESCRIPTION("TEST ONLY: malformed virtsocket hypercalls and descriptors");

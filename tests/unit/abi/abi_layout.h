@@ -27,7 +27,7 @@ size_t abi_layout_c(size_t out[ABI_LAYOUT_FIELDS]);
 	X(offsetof(struct virt_hello, cid))      \
 	X(offsetof(struct virt_hello, host_features)) \
 	X(sizeof(struct virt_ring_hdr))          \
-	X(offsetof(struct virt_ring_hdr, rx_event)) \
+	X(offsetof(struct virt_ring_hdr, rx_cons)) \
 	X(sizeof(struct virt_desc))              \
 	X(offsetof(struct virt_desc, addr))      \
 	X(offsetof(struct virt_desc, status))    \

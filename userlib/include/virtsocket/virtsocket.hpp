@@ -5,4 +5,4 @@
 #include <virtsocket/family.hpp>
 #include <virtsocket/result.hpp>
 #include <virtsocket/socket.hpp>
-#include <virtsocket/virt_options.h>
+#include <virtsocket/abi.h>

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VIRT_HC_FLUSH: one hypercall carries out a batch of the guest's
+ * descriptors and hands back everything the host has queued for it.
+ *
+ * Runs in the guest's vCPU thread, so guest memory is read and written with
+ * the vCPU's own accessors.  Every descriptor is copied once into host
+ * memory and checked there (a guest rewriting its ring meanwhile changes
+ * nothing); the work is bounded by the ring size; nothing here waits for a
+ * host reader: data beyond the credit the host gave is refused.
+ */
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include <virtsocket/ring.h>
+
+#include "validate.h"
+#include "virt_host.h"
+
+#define VIRT_HDR_TX_CONS	offsetof(struct virt_ring_hdr, tx_cons)
+#define VIRT_HDR_RX_PROD	offsetof(struct virt_ring_hdr, rx_prod)
+
+static int virt_write_u32(struct kvm_vcpu *vcpu, gpa_t gpa, u32 v)
+{
+	return kvm_vcpu_write_guest(vcpu, gpa, &v, sizeof(v));
+}
+
+/* A reset for a connection the host does not know, sent at the next fill. */
+static void virt_refuse(struct virt_vm *vm, u32 conn, int err)
+{
+	spin_lock(&vm->lock);
+	if (vm->nr_refusals < ARRAY_SIZE(vm->refusals)) {
+		vm->refusals[vm->nr_refusals++] = (struct virt_desc) {
+			.op = VIRT_OP_RESET, .conn = conn, .status = err,
+		};
+	}
+	spin_unlock(&vm->lock);
+}
+
+/* The connection @id of @vm, with a reference, if it is in the table. */
+static struct virt_conn *virt_conn_get(struct virt_vm *vm, u32 id)
+{
+	struct virt_conn *conn;
+
+	spin_lock(&vm->lock);
+	conn = xa_load(&vm->conns, id);
+	if (conn && conn->in_table)
+		refcount_inc(&conn->ref);
+	else
+		conn = NULL;
+	spin_unlock(&vm->lock);
+	return conn;
+}
+
+/* The guest connects to a host port. */
+static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
+{
+	struct virt_conn *conn, *old;
+	struct virt_sock *child;
+	int err;
+
+	conn = virt_conn_alloc(vm, d->conn);
+	if (!conn)
+		return -ENOMEM;
+	spin_lock(&vm->lock);
+	old = vm->dead ? ERR_PTR(-ECONNRESET) :
+	      xa_cmpxchg(&vm->conns, d->conn, NULL, conn, GFP_ATOMIC);
+	if (!old) {
+		conn->in_table = true;
+		refcount_inc(&conn->ref);	/* the table's */
+	}
+	spin_unlock(&vm->lock);
+	if (old) {
+		virt_conn_put(conn);
+		return xa_is_err(old) ? xa_err(old) : -EEXIST;
+	}
+
+	child = virt_core_incoming((u32)d->addr, vm->cid, d->addr >> 32,
+				   d->buf_alloc, d->fwd_cnt, d->conn, conn, &err);
+	if (!child) {
+		virt_conn_unlink(conn);
+		virt_conn_put(conn);
+		virt_refuse(vm, d->conn, err);
+		return 0;	/* a refusal is an answer, not a bad descriptor */
+	}
+	conn->vsk = child;	/* the reference virt_core_incoming() gave us */
+	spin_lock(&vm->lock);
+	conn->established = true;
+	virt_conn_mark(conn, VIRT_PEND_ACCEPT);
+	spin_unlock(&vm->lock);
+	return 0;
+}
+
+static int virt_tx_send(struct kvm_vcpu *vcpu, struct virt_vm *vm,
+			struct virt_conn *conn, const struct virt_desc *d)
+{
+	struct sk_buff *skb;
+	int err;
+
+	if (!conn->established)
+		return -ENOTCONN;
+	skb = alloc_skb(d->len, GFP_KERNEL_ACCOUNT);
+	if (!skb)
+		return -ENOMEM;
+	if (kvm_vcpu_read_guest(vcpu, d->addr, skb_put(skb, d->len), d->len)) {
+		kfree_skb(skb);
+		return -EFAULT;
+	}
+	err = virt_core_enqueue(conn->vsk, skb);
+	if (!err)
+		atomic64_add(d->len, &vm->tx_bytes);
+	return err;
+}
+
+/* One descriptor, already copied out of guest memory. */
+static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
+		       const struct virt_desc *d)
+{
+	struct virt_conn *conn;
+	int err = virt_desc_check(d);
+
+	if (err)
+		return err;
+	switch (d->op) {
+	case VIRT_OP_RX_POST:
+		spin_lock(&vm->lock);
+		if (vm->rx_count == VIRT_MAX_RX_BUFS) {
+			err = -ENOSPC;
+		} else {
+			u32 i = (vm->rx_head + vm->rx_count++) % VIRT_MAX_RX_BUFS;
+
+			vm->rx_bufs[i] = (struct virt_rx_buf){ d->addr, d->len };
+		}
+		spin_unlock(&vm->lock);
+		return err;
+	case VIRT_OP_CONNECT:
+		return virt_tx_connect(vm, d);
+	}
+
+	conn = virt_conn_get(vm, d->conn);
+	if (!conn) {
+		if (d->op != VIRT_OP_RESET)
+			virt_refuse(vm, d->conn, -ECONNRESET);
+		return -ENOTCONN;
+	}
+	if (conn->established || d->op == VIRT_OP_ACCEPT)
+		virt_core_credit(conn->vsk, d->buf_alloc, d->fwd_cnt);
+
+	switch (d->op) {
+	case VIRT_OP_ACCEPT:
+		if (conn->established) {
+			err = -EPROTO;
+			break;
+		}
+		spin_lock(&vm->lock);
+		conn->established = true;
+		spin_unlock(&vm->lock);
+		virt_core_connected(conn->vsk, d->buf_alloc, d->fwd_cnt);
+		break;
+	case VIRT_OP_SEND:
+		err = virt_tx_send(vcpu, vm, conn, d);
+		break;
+	case VIRT_OP_SHUTDOWN:
+		virt_core_peer_shutdown(conn->vsk, d->flags);
+		/* The guest forgets a connection it shut both ways. */
+		if (d->flags == (VIRT_SHUT_RCV | VIRT_SHUT_SEND))
+			virt_conn_unlink(conn);
+		break;
+	case VIRT_OP_RESET:
+		virt_conn_unlink(conn);
+		/* The only reason taken from the guest: a refused connect. */
+		virt_core_reset(conn->vsk, !conn->established &&
+				d->status == -ECONNREFUSED ? -ECONNREFUSED : -ECONNRESET);
+		break;
+	}
+	/* A guest that breaks the protocol on a connection loses it. */
+	if (err && d->op != VIRT_OP_RESET) {
+		virt_conn_abort(conn, -ECONNRESET);
+		if (d->op == VIRT_OP_SEND || d->op == VIRT_OP_ACCEPT) {
+			/* Unlinked, its pending reset goes as a refusal. */
+			virt_conn_unlink(conn);
+			virt_refuse(vm, d->conn, -ECONNRESET);
+		}
+	}
+	virt_conn_put(conn);
+	return err;
+}
+
+/* Consume the guest's descriptors from vm->tx_cons up to @n of them. */
+static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n)
+{
+	while (n) {
+		u32 slot = virt_ring_slot(vm->tx_cons, vm->ring_entries);
+		u32 chunk = virt_ring_run(vm->tx_cons, n, vm->ring_entries);
+		gpa_t gpa = vm->ring_gpa + virt_ring_tx_offset(slot);
+		u32 i;
+
+		if (kvm_vcpu_read_guest(vcpu, gpa, vm->scratch,
+					chunk * sizeof(*vm->scratch)))
+			return -EFAULT;
+		for (i = 0; i < chunk; i++) {
+			int err = virt_tx_one(vcpu, vm, &vm->scratch[i]);
+
+			if (err) {
+				atomic64_inc(&vm->bad_descs);
+				virt_write_u32(vcpu, gpa + i * sizeof(struct virt_desc) +
+					       offsetof(struct virt_desc, status), err);
+			}
+		}
+		atomic64_add(chunk, &vm->tx_descs);
+		vm->tx_cons += chunk;
+		n -= chunk;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Our credit for @conn, as every event carries it. */
+static void virt_fill_credit(struct virt_conn *conn, struct virt_desc *ev)
+{
+	ev->conn = conn->id;
+	if (conn->vsk)
+		virt_core_get_credit(conn->vsk, &ev->buf_alloc, &ev->fwd_cnt);
+}
+
+/*
+ * Data of @conn into the guest's posted buffers: at most @max events and
+ * VIRT_FLUSH_QUANTUM bytes, so one busy connection cannot starve the others.
+ * Returns the events written to @ev; sets *@starved if buffers ran out.
+ */
+static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
+			struct virt_conn *conn, struct virt_desc *ev, u32 max,
+			bool *starved)
+{
+	u32 n = 0, bytes = 0;
+
+	while (n < max && bytes < VIRT_FLUSH_QUANTUM) {
+		struct virt_rx_buf buf;
+		struct sk_buff *skb;
+		u32 len;
+
+		spin_lock(&vm->lock);
+		skb = skb_peek(&conn->txq) ? __skb_dequeue(&conn->txq) : NULL;
+		if (skb && !vm->rx_count) {
+			__skb_queue_head(&conn->txq, skb);
+			*starved = true;
+			skb = NULL;
+		}
+		if (skb) {
+			buf = vm->rx_bufs[vm->rx_head];
+			vm->rx_head = (vm->rx_head + 1) % VIRT_MAX_RX_BUFS;
+			vm->rx_count--;
+		}
+		spin_unlock(&vm->lock);
+		if (!skb)
+			break;
+
+		len = min_t(u32, skb->len - conn->tx_off, buf.len);
+		if (kvm_vcpu_write_guest(vcpu, buf.gpa, skb->data + conn->tx_off, len)) {
+			/* A bad buffer: drop it, keep the data for the next one. */
+			atomic64_inc(&vm->bad_descs);
+			len = 0;
+		} else {
+			ev[n++] = (struct virt_desc) {
+				.op = VIRT_OP_SEND, .addr = buf.gpa, .len = len,
+			};
+			virt_fill_credit(conn, &ev[n - 1]);
+			bytes += len;
+		}
+		conn->tx_off += len;
+		if (conn->tx_off < skb->len) {
+			spin_lock(&vm->lock);
+			__skb_queue_head(&conn->txq, skb);
+			spin_unlock(&vm->lock);
+		} else {
+			conn->tx_off = 0;
+			kfree_skb(skb);
+		}
+	}
+	atomic64_add(bytes, &vm->rx_bytes);
+	return n;
+}
+
+/*
+ * Events of one pending connection, in order: its connection request or
+ * reply, data, credit, then shutdown once the data is out, or a reset.
+ * Returns the number written to @ev (at most @max).
+ */
+static u32 virt_rx_conn(struct kvm_vcpu *vcpu, struct virt_vm *vm,
+			struct virt_conn *conn, struct virt_desc *ev, u32 max,
+			bool *starved)
+{
+	u32 n = 0, pending, left;
+	bool unlink = false;
+	u8 shut;
+
+	spin_lock(&vm->lock);
+	pending = conn->pending;
+	conn->pending = 0;
+	shut = conn->shut_flags;
+	spin_unlock(&vm->lock);
+
+	if (pending & VIRT_PEND_RESET && n < max) {
+		ev[n] = (struct virt_desc){ .op = VIRT_OP_RESET, .status = conn->reset_err };
+		virt_fill_credit(conn, &ev[n++]);
+		pending = 0;
+		unlink = true;
+	}
+	if (pending & VIRT_PEND_CONNECT && n < max) {
+		ev[n] = (struct virt_desc) {
+			.op = VIRT_OP_CONNECT,
+			.addr = (u64)conn->vsk->local.svirt_port << 32 |
+				conn->vsk->remote.svirt_port,
+		};
+		virt_fill_credit(conn, &ev[n++]);
+		pending &= ~VIRT_PEND_CONNECT;
+	}
+	if (pending & VIRT_PEND_ACCEPT && n < max) {
+		ev[n] = (struct virt_desc){ .op = VIRT_OP_ACCEPT };
+		virt_fill_credit(conn, &ev[n++]);
+		pending &= ~VIRT_PEND_ACCEPT;
+	}
+	if (!unlink && !(pending & (VIRT_PEND_CONNECT | VIRT_PEND_ACCEPT)))
+		n += virt_rx_data(vcpu, vm, conn, ev + n, max - n, starved);
+	if (pending & VIRT_PEND_CREDIT && n < max) {
+		ev[n] = (struct virt_desc){ .op = VIRT_OP_CREDIT };
+		virt_fill_credit(conn, &ev[n++]);
+		pending &= ~VIRT_PEND_CREDIT;
+	}
+	spin_lock(&vm->lock);
+	if (pending & VIRT_PEND_SHUTDOWN && n < max && skb_queue_empty(&conn->txq)) {
+		ev[n] = (struct virt_desc){ .op = VIRT_OP_SHUTDOWN, .flags = shut };
+		spin_unlock(&vm->lock);
+		virt_fill_credit(conn, &ev[n++]);
+		spin_lock(&vm->lock);
+		pending &= ~VIRT_PEND_SHUTDOWN;
+		if (conn->closing && shut == (VIRT_SHUT_RCV | VIRT_SHUT_SEND))
+			unlink = true;
+	}
+	left = unlink ? 0 : pending;
+	if (conn->in_table && (left || !skb_queue_empty(&conn->txq)))
+		virt_conn_mark(conn, left);
+	spin_unlock(&vm->lock);
+	if (unlink)
+		virt_conn_unlink(conn);
+	return n;
+}
+
+/*
+ * Produce up to @space events for the guest; returns how many.  Pending
+ * connections take turns of at most VIRT_FLUSH_QUANTUM bytes, round robin,
+ * until the ring or the guest's buffers are full or nothing is left.
+ */
+static u32 virt_rx_fill(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 space,
+			bool *more)
+{
+	struct virt_desc *ev = vm->scratch;
+	struct virt_conn *conn;
+	u32 n = 0, turns, before;
+	bool starved = false;
+
+	spin_lock(&vm->lock);
+	while (vm->nr_refusals && n < space) {
+		ev[n++] = vm->refusals[0];
+		memmove(vm->refusals, vm->refusals + 1,
+			--vm->nr_refusals * sizeof(vm->refusals[0]));
+	}
+	spin_unlock(&vm->lock);
+
+	do {
+		before = n;
+		/* One pass: each connection pending now gets one turn. */
+		turns = 0;
+		spin_lock(&vm->lock);
+		list_for_each_entry(conn, &vm->pending, pending_node)
+			turns++;
+		spin_unlock(&vm->lock);
+		while (turns-- && n < space) {
+			spin_lock(&vm->lock);
+			conn = list_first_entry_or_null(&vm->pending, struct virt_conn,
+							pending_node);
+			if (conn) {
+				list_del_init(&conn->pending_node);
+				refcount_inc(&conn->ref);
+			}
+			spin_unlock(&vm->lock);
+			if (!conn)
+				break;
+			n += virt_rx_conn(vcpu, vm, conn, ev + n, space - n, &starved);
+			virt_conn_put(conn);
+		}
+	} while (n < space && n > before && !starved);
+
+	if (starved)
+		atomic64_inc(&vm->buffer_stalls);
+	spin_lock(&vm->lock);
+	*more = vm->nr_refusals || (!list_empty(&vm->pending) && !starved);
+	spin_unlock(&vm->lock);
+	return n;
+}
+
+/* Write @n events from vm->scratch at vm->rx_prod. */
+static int virt_rx_write(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n)
+{
+	u32 done = 0;
+
+	while (done < n) {
+		u32 slot = virt_ring_slot(vm->rx_prod + done, vm->ring_entries);
+		u32 chunk = virt_ring_run(vm->rx_prod + done, n - done, vm->ring_entries);
+
+		if (kvm_vcpu_write_guest(vcpu, vm->ring_gpa +
+					 virt_ring_rx_offset(vm->ring_entries, slot),
+					 vm->scratch + done,
+					 chunk * sizeof(*vm->scratch)))
+			return -EFAULT;
+		done += chunk;
+	}
+	vm->rx_prod += n;
+	atomic64_add(n, &vm->rx_descs);
+	return 0;
+}
+
+long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags)
+{
+	struct virt_ring_hdr hdr;
+	bool more = false;
+	long r;
+	int n, used;
+	u32 produced;
+
+	if (flags & ~VIRT_FLUSH_NOTIFY)
+		return -EINVAL;
+	mutex_lock(&vm->flush_mutex);
+	atomic64_inc(&vm->flushes);
+	r = -EFAULT;
+	if (kvm_vcpu_read_guest(vcpu, vm->ring_gpa, &hdr, sizeof(hdr)))
+		goto out;
+	r = -EINVAL;
+	n = virt_ring_pending(hdr.tx_prod, vm->tx_cons, vm->ring_entries);
+	used = virt_ring_pending(vm->rx_prod, hdr.rx_cons, vm->ring_entries);
+	if (n < 0 || used < 0)
+		goto out;	/* indices the host never produced */
+
+	/* What was carried out is published even if a later run failed. */
+	r = virt_tx(vcpu, vm, n);
+	if (virt_write_u32(vcpu, vm->ring_gpa + VIRT_HDR_TX_CONS, vm->tx_cons))
+		r = -EFAULT;
+	if (r)
+		goto out;
+	r = -EFAULT;
+
+	produced = virt_rx_fill(vcpu, vm, vm->ring_entries - used, &more);
+	if (virt_rx_write(vcpu, vm, produced) ||
+	    virt_write_u32(vcpu, vm->ring_gpa + VIRT_HDR_RX_PROD, vm->rx_prod))
+		goto out;
+
+	/*
+	 * Arm the interrupt and look for work in one go: work queued before
+	 * this is answered with MORE, work queued after it finds the interrupt
+	 * armed.  Either way the guest hears of it.
+	 */
+	spin_lock(&vm->lock);
+	vm->notify_armed = flags & VIRT_FLUSH_NOTIFY;
+	more |= vm->nr_refusals || !list_empty(&vm->pending);
+	spin_unlock(&vm->lock);
+	r = more ? VIRT_FLUSH_MORE : 0;
+out:
+	mutex_unlock(&vm->flush_mutex);
+	return r;
+}

@@ -1,0 +1,143 @@
+# A hostile guest registers a real ring and feeds the host malformed
+# descriptors (forged connection ids, addresses outside its RAM, lengths past
+# the limits and the credit, ring indices out of range, a ring rewritten from
+# another vCPU while the host reads it); each gets its error code, for that
+# guest only.  Meanwhile a well-behaved guest streams data to the host, which
+# arrives intact; the host logs no warning (the test bed scans its kernel
+# log); the hostile guest can register again with the real module afterwards.
+DESCRIPTION="hostile guest: malformed descriptors refused, other guest served"
+TESTBED_ARGS=(--guests 2 --guest-cpus 2 --guest-mem 512 --host-grace 30)
+
+# Ports of the host's listeners.
+STREAM_PORT=5000	# guest2's stream
+AFTER_PORT=5003		# guest1, back on the real module
+SINK_PORT=6000		# virtsock-perf: takes many connections (module's sink_port)
+DATA_PORT=6001		# sends "virtsocket-hostile rx\n" once (data_port)
+STALL_PORT=6002		# accepts one connection and never reads (stall_port)
+
+# One snapshot of the host's VM listing (rows of the CIDs given are logged);
+# the well-behaved guest has no refused descriptor and no failed hypercall.
+check_counters() { # check_counters GOOD_CID [CID...]
+	local cid
+	cp "$VIRT_VMS" /tmp/vms
+	log "$(head -1 /tmp/vms)"
+	for cid in "$@"; do
+		log "$(grep -E "^$cid " /tmp/vms)"
+	done
+	expect_eq "$(snap_field "$1" bad_descs)" 0 "descriptors refused to the well-behaved guest (CID $1)"
+	expect_eq "$(snap_field "$1" errors)" 0 "failed hypercalls of the well-behaved guest (CID $1)"
+}
+
+snap_field() { VIRT_VMS=/tmp/vms vm_field "$@"; }
+
+host() {
+	local bin=$REPO/build/bin c1 c2 p
+	trap 'signal host-done' EXIT	# the guests stop waiting, also on failure
+	(
+		set -o pipefail
+		"$bin/virtsock-cat" -l "virt:any:$STREAM_PORT" </dev/null | sha256sum >/tmp/stream.sum
+	) &
+	local stream=$!
+	"$bin/virtsock-cat" -l "virt:any:$AFTER_PORT" </dev/null >/tmp/after.out &
+	local after=$!
+	"$bin/virtsock-perf" -s "virt:any:$SINK_PORT" >/tmp/sink.log 2>&1 &
+	local sink=$!
+	printf 'virtsocket-hostile rx\n' | "$bin/virtsock-cat" -l "virt:any:$DATA_PORT" >/dev/null &
+	local data=$!
+	# The reader blocks on a pipe nobody reads: the connection's credit runs out.
+	"$bin/virtsock-cat" -l "virt:any:$STALL_PORT" </dev/null 2>/dev/null | sleep 600 &
+	local stall=$!
+	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT; do
+		wait_listening "$p"
+	done
+	signal host-listening
+	log "listeners up"
+
+	wait_until 150 "the hostile guest" test -e "$TESTBED_OUT/signal.hostile-done" -o \
+		-e "$TESTBED_OUT/signal.guest1-exit"
+	[ -e "$TESTBED_OUT/signal.hostile-done" ] || fail "the hostile guest failed"
+	c1=$(cat "$TESTBED_OUT/hostile.cid")
+	c2=$(cat "$TESTBED_OUT/guest2.cid")
+	check_counters "$c2" "$c1"
+	expect_ge "$(snap_field "$c1" bad_descs)" 40 "descriptors refused to the hostile guest (CID $c1)"
+	expect_ge "$(snap_field "$c1" errors)" 8 "hypercalls of the hostile guest answered with an error"
+	log "hostile CID $c1: $(snap_field "$c1" bad_descs) descriptors refused, $(snap_field "$c1" errors) hypercall errors"
+	signal hostile-checked
+
+	wait "$stream" || fail "stream listener exited $?"
+	wait_signal guest2-sent 60
+	expect_eq "$(cat /tmp/stream.sum)" "$(cat "$TESTBED_OUT/stream.sum")" "guest2->host stream checksum"
+	log "guest2's stream during the attack: $(cat "$TESTBED_OUT/stream.bytes") bytes, checksum matches"
+	check_counters "$c2"
+
+	wait "$after" || fail "listener for guest1 on the real module exited $?"
+	expect_eq "$(sha256sum </tmp/after.out)" "$(sha256sum <"$TESTBED_OUT/after.in")" "guest1->host checksum after the attack"
+	log "guest1, back on the real module: $(stat -c %s /tmp/after.out) bytes, checksum matches"
+	wait "$data" || log "data listener exited $? (reset when the hostile guest left)"
+	kill "$sink" "$stall" 2>/dev/null
+	wait "$sink" "$stall" 2>/dev/null || true
+}
+
+guest_hostile() {
+	local hostile=$REPO/tests/e2e/hostile/virtsocket_hostile.ko cid
+	trap 'signal guest1-exit' EXIT	# guest2 stops streaming, also on failure
+	wait_signal host-listening
+	wait_signal guest2-streaming 120
+	log "guest2 is streaming: attacking"
+	rmmod virtsocket_guest || fail "cannot unload the real guest module"
+	insmod "$hostile" ram_mb=512 hold=1 sink_port=$SINK_PORT data_port=$DATA_PORT \
+		stall_port=$STALL_PORT || {
+		dmesg | grep virtsocket-hostile
+		fail "some hostile descriptor or hypercall did not get its expected answer"
+	}
+	dmesg | grep virtsocket-hostile
+	log "$(dmesg | grep -c 'virtsocket-hostile: .*: ok$') hostile cases got their expected answers"
+	cid=$(dmesg | sed -n 's/.*virtsocket-hostile: registered as CID \([0-9]*\)$/\1/p' | tail -1)
+	expect_ge "$cid" 3 "CID of the hostile registration"
+	echo "$cid" >"$TESTBED_OUT/hostile.cid"
+	signal hostile-done
+	wait_signal hostile-checked
+	rmmod virtsocket_hostile
+	dmesg | grep 'virtsocket-hostile: at unload' | grep -q ': 0 of ' || {
+		dmesg | grep virtsocket-hostile | tail -5
+		fail "goodbye of the hostile ring did not get its expected answers"
+	}
+	insmod "$guest_module" || fail "well-behaved guest module refused after the attack"
+	expect_ge "$(sysfs cid)" 3 "CID after the attack"
+	head -c 300000 /dev/urandom >"$TESTBED_OUT/after.in"
+	"$REPO/build/bin/virtsock-cat" "virt:host:$AFTER_PORT" <"$TESTBED_OUT/after.in" ||
+		fail "guest1 virtsock-cat exited $?"
+	wait_signal host-done
+}
+
+guest_streamer() {
+	local bin=$REPO/build/bin chunks=0
+	sysfs cid >"$TESTBED_OUT/guest2.cid"
+	head -c 131072 /dev/urandom >/tmp/chunk
+	wait_signal host-listening
+	log "streaming"
+	# Streams until the hostile guest is done, a few MB/s at most.
+	{
+		cat /tmp/chunk
+		signal guest2-streaming
+		while [ ! -e "$TESTBED_OUT/signal.hostile-done" ] &&
+		      [ ! -e "$TESTBED_OUT/signal.guest1-exit" ]; do
+			cat /tmp/chunk
+			sleep 0.05
+		done
+		cat /tmp/chunk
+	} | tee /tmp/sent | "$bin/virtsock-cat" "virt:host:$STREAM_PORT" ||
+		fail "guest2 virtsock-cat exited $?"
+	stat -c %s /tmp/sent >"$TESTBED_OUT/stream.bytes"
+	sha256sum </tmp/sent >"$TESTBED_OUT/stream.sum"
+	signal guest2-sent
+	log "guest2 sent $(cat "$TESTBED_OUT/stream.bytes") bytes during the attack"
+	wait_signal host-done 120
+}
+
+guest() {
+	case "$TESTBED_GUEST" in
+	1) guest_hostile ;;
+	*) guest_streamer ;;
+	esac
+}
