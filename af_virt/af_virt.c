@@ -959,13 +959,23 @@ out_unlock:
 	return NULL;
 }
 
-void virt_core_connected(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
+void virt_core_credit(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
 {
 	struct sock *sk = &vsk->sk;
 
 	spin_lock_bh(&vsk->lock);
 	vsk->peer_buf_alloc = buf_alloc;
 	vsk->peer_fwd_cnt = fwd_cnt;
+	spin_unlock_bh(&vsk->lock);
+	sk->sk_write_space(sk);
+}
+
+void virt_core_connected(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
+{
+	struct sock *sk = &vsk->sk;
+
+	virt_core_credit(vsk, buf_alloc, fwd_cnt);
+	spin_lock_bh(&vsk->lock);
 	if (sk->sk_state == TCP_SYN_SENT) {
 		sk->sk_state = TCP_ESTABLISHED;
 		/* For a non-blocking connect nobody else moves it on. */
@@ -1013,17 +1023,6 @@ int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
 	else
 		sk->sk_data_ready(sk);
 	return err;
-}
-
-void virt_core_credit(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
-{
-	struct sock *sk = &vsk->sk;
-
-	spin_lock_bh(&vsk->lock);
-	vsk->peer_buf_alloc = buf_alloc;
-	vsk->peer_fwd_cnt = fwd_cnt;
-	spin_unlock_bh(&vsk->lock);
-	sk->sk_write_space(sk);
 }
 
 void virt_core_peer_shutdown(struct virt_sock *vsk, u8 how)

@@ -27,6 +27,13 @@ testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 		echo "the test host's kernel crashed or locked up outside virtsocket: $(grep -m1 -oE 'BUG: .*|Kernel panic.*' "$out/host.console")"
 		return 0
 	fi
+	# Reset with no word from its kernel: a triple fault in the emulator.
+	if [ ! -e "$out/host.dmesg" ] && [ -s "$out/host.console" ] &&
+	   ! grep -qE 'Call Trace|BUG|Oops|Kernel panic|virtsocket' "$out/host.console" &&
+	   ! grep -q 'time limit' "$out.log"; then
+		echo "the test host reset without a kernel message, before finishing"
+		return 0
+	fi
 	for i in $(sed -n 's/^guest\([0-9]*\)_qemu_rc .*/\1/p' "$out/times" 2>/dev/null); do
 		if ! grep -q "^guest${i}_stage_uptime " "$out/times"; then
 			echo "guest$i died while booting, before virtsocket was loaded"

@@ -269,42 +269,44 @@ result<void> socket::set_reuse_address(bool on) noexcept
 	return set_option(SOL_SOCKET, SO_REUSEADDR, on);
 }
 
-result<void> socket::set_nodelay(bool on) noexcept
+// The no-delay and cork options of the socket's transport (VIRT_* or TCP_*).
+static result<void> set_transport_flag(socket& s, bool cork, bool on) noexcept
 {
-	auto opt = transport_option(kind_, false);
+	auto opt = transport_option(s.kind(), cork);
 	if (!opt)
 		return opt.error();
-	return set_option(opt->first, opt->second, on);
+	return s.set_option(opt->first, opt->second, on);
+}
+
+static result<bool> transport_flag(const socket& s, bool cork) noexcept
+{
+	auto opt = transport_option(s.kind(), cork);
+	if (!opt)
+		return opt.error();
+	auto v = s.get_option(opt->first, opt->second);
+	if (!v)
+		return v.error();
+	return *v != 0;
+}
+
+result<void> socket::set_nodelay(bool on) noexcept
+{
+	return set_transport_flag(*this, false, on);
 }
 
 result<bool> socket::nodelay() const noexcept
 {
-	auto opt = transport_option(kind_, false);
-	if (!opt)
-		return opt.error();
-	auto v = get_option(opt->first, opt->second);
-	if (!v)
-		return v.error();
-	return *v != 0;
+	return transport_flag(*this, false);
 }
 
 result<void> socket::set_cork(bool on) noexcept
 {
-	auto opt = transport_option(kind_, true);
-	if (!opt)
-		return opt.error();
-	return set_option(opt->first, opt->second, on);
+	return set_transport_flag(*this, true, on);
 }
 
 result<bool> socket::cork() const noexcept
 {
-	auto opt = transport_option(kind_, true);
-	if (!opt)
-		return opt.error();
-	auto v = get_option(opt->first, opt->second);
-	if (!v)
-		return v.error();
-	return *v != 0;
+	return transport_flag(*this, true);
 }
 
 // ---- stream_socket -----------------------------------------------------------
