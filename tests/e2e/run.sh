@@ -54,13 +54,13 @@ for c in "${cases[@]}"; do
 	mapfile -t args < <(. "tests/e2e/cases/$c.sh"; printf '%s\n' "${TESTBED_ARGS[@]}")
 	echo "=== RUN   $c: $description"
 	start=$(date +%s)
-	for attempt in 1 2 3; do
+	for attempt in 1 2 3 4; do
 		rm -rf "${results:?}/$c"
 		vm-images/testbed "${args[@]}" --timeout 300 --out "$results/$c" \
 			--host "tests/e2e/case.sh $c host" \
 			--guest "tests/e2e/case.sh $c guest" >"$results/$c.log" 2>&1
 		rc=$?
-		[ $rc != 0 ] && [ $attempt -lt 3 ] && reason=$(testbed_crash "$results/$c") || break
+		[ $rc != 0 ] && [ $attempt -lt 4 ] && reason=$(testbed_crash "$results/$c") || break
 		echo "=== RETRY $c: $reason"
 		retries=$((retries + 1))
 		mv "$results/$c" "$results/$c.crash$attempt"
