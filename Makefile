@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 TESTBED := vm-images/testbed
 
 .PHONY: all deps build kvm modules userlib unit checkpatch e2e test demo \
-	install clean help
+	bench install clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make e2e        end-to-end tests in real nested VMs"
 	@echo "make test       deps + build + unit + checkpatch + e2e"
 	@echo "make demo       deps + build, then boot the test host and guests"
+	@echo "make bench      deps + build, then the benchmark sweep (BENCH_ARGS=--help)"
 	@echo "make install    install the library and tools under PREFIX=$(PREFIX)"
 
 deps:
@@ -64,6 +65,10 @@ test: deps
 demo: deps
 	$(MAKE) build
 	vm-images/demo.sh
+
+bench: deps
+	$(MAKE) build
+	bench/sweep.sh $(BENCH_ARGS)
 
 install: userlib
 	cmake --install $(BUILD) --prefix $(PREFIX)

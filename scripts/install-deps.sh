@@ -11,7 +11,9 @@ packages=(
 	cmake g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
 	nlohmann-json3-dev libcli11-dev clang-14 libclang-rt-14-dev valgrind
 	# comparison transports and tools used by tests
-	socat python3
+	socat python3 iproute2
+	# benchmark plots
+	gnuplot-nox
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make demo`: boot the test host and two guests, show the handshake from
-# both sides, a message and a short throughput/latency sweep over AF_VIRT.
+# both sides and a message over AF_VIRT; then a short benchmark sweep of
+# every transport (bench/sweep.sh --quick) in a second test-bed run.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -30,9 +31,8 @@ wait_signal host-ready 180
 if [ "$TESTBED_GUEST" = 1 ]; then
 	echo "hello from guest $TESTBED_GUEST, CID $(sysfs cid)" | build/bin/virtsock-cat virt:host:5000
 	signal hello-sent
-	echo "--- guest 1: AF_VIRT to the host, short sweep (virtsock-perf)"
-	build/bin/virtsock-perf --client virt:host:5201 --sweep 64,4K,64K --time 1 --interval 0
-	build/bin/virtsock-perf --client virt:host:5201 --size 1 --mode latency --count 1000
+	echo "--- guest 1: 4 MiB to the host over AF_VIRT (virtsock-perf)"
+	build/bin/virtsock-perf --client virt:host:5201 --size 4K --bytes 4M --interval 0
 	echo "--- guest 1: flushes $(sysfs flushes), descriptors $(sysfs tx_descs), interrupts $(sysfs interrupts)"
 	signal demo-done
 else
@@ -41,4 +41,6 @@ else
 	wait_signal demo-done 600
 fi
 '
-exec vm-images/testbed --guests 2 --host-grace 60 --host "$host_cmd" --guest "$guest_cmd"
+vm-images/testbed --guests 2 --host-grace 60 --host "$host_cmd" --guest "$guest_cmd"
+echo "--- demo: short sweep of all transports (make bench for the full one)"
+bench/sweep.sh --quick

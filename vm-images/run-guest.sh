@@ -12,6 +12,21 @@ console=(-serial "file:$out/guest$idx.console")
 [ "${TB_SHELL:-0}" = 1 ] && console=(-serial mon:stdio)
 devices=()
 [ "$TB_VSOCK" = 1 ] && devices+=(-device "vhost-vsock-pci,guest-cid=$((100 + idx))")
+if [ "$TB_NET" = 1 ]; then
+	# shellcheck source=vm-images/net.sh
+	. "$TB_REPO/vm-images/net.sh"
+	for kind in virtio-net e1000; do
+		tap=$(net_tap $kind "$idx")
+		ip link del "$tap" 2>/dev/null
+		ip tuntap add dev "$tap" mode tap &&
+			ip addr add "$(net_addr $kind "$idx" host)/24" dev "$tap" &&
+			ip link set "$tap" up || { echo "run-guest.sh: cannot set up tap $tap" >&2; exit 1; }
+	done
+	devices+=(-netdev "tap,id=vnet,ifname=$(net_tap virtio-net "$idx"),script=no,downscript=no,vhost=on"
+		  -device "virtio-net-pci,netdev=vnet,mac=$(net_mac virtio-net "$idx")"
+		  -netdev "tap,id=enet,ifname=$(net_tap e1000 "$idx"),script=no,downscript=no"
+		  -device "e1000,netdev=enet,mac=$(net_mac e1000 "$idx")")
+fi
 start=$(date +%s.%N)
 # shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
 timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \

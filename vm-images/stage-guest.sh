@@ -18,8 +18,27 @@ echo "${name}_stage_uptime $(cut -d' ' -f1 /proc/uptime)" >>"$out/times"
 mount -t debugfs debugfs /sys/kernel/debug
 hostname "$name"
 
+# NICs of testbed --net, found by MAC address (no udev here).
+net_up() {
+	local kind dev
+	# shellcheck source=vm-images/net.sh
+	. "$TB_REPO/vm-images/net.sh"
+	modprobe -a virtio_net e1000 || return 1
+	for kind in virtio-net e1000; do
+		dev=$(grep -l "$(net_mac $kind "$idx")" /sys/class/net/*/address | cut -d/ -f5)
+		[ -n "$dev" ] || { echo "testbed: $name: no $kind NIC" >&2; return 1; }
+		ip addr add "$(net_addr $kind "$idx" guest)/24" dev "$dev" &&
+			ip link set "$dev" up || return 1
+	done
+}
+
+ip link set lo up
+: >"$out/$name.log"
 rc=0
-if [ "$TB_VSOCK" = 1 ] && ! modprobe vmw_vsock_virtio_transport >"$out/$name.log" 2>&1; then
+if [ "$TB_NET" = 1 ] && ! net_up >>"$out/$name.log" 2>&1; then
+	echo "testbed: $name: cannot set up the NICs" >>"$out/$name.log"
+	rc=1
+elif [ "$TB_VSOCK" = 1 ] && ! modprobe vmw_vsock_virtio_transport >>"$out/$name.log" 2>&1; then
 	echo "testbed: $name: cannot load the vsock transport" >>"$out/$name.log"
 	rc=1
 elif [ "$TB_GUEST_MODULE" = 1 ] &&

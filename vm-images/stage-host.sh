@@ -44,6 +44,10 @@ fi
 if [ "$TB_VSOCK" = 1 ]; then
 	step "loading vhost_vsock" modprobe vhost_vsock
 fi
+if [ "$TB_NET" = 1 ]; then
+	step "loading tun and vhost_net" modprobe -a tun vhost_net
+	ip link set lo up
+fi
 if [ "$TB_HOST_MODULE" = 1 ]; then
 	step "loading virtsocket_host.ko" insmod "$TB_REPO/host-module/virtsocket_host.ko"
 fi

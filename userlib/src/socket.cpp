@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace virtsocket {
@@ -354,8 +355,11 @@ result<void> stream_socket::send_all(std::span<const std::byte> buf) noexcept
 
 result<void> stream_socket::recv_exact(std::span<std::byte> buf) noexcept
 {
+	// MSG_WAITALL in slices: AF_VSOCK refuses (ENOMEM) a wait for more than
+	// its receive buffer (256 KiB by default).
+	constexpr std::size_t slice = 64 * 1024;
 	while (!buf.empty()) {
-		auto n = recv(buf, MSG_WAITALL);
+		auto n = recv(buf.first(std::min(buf.size(), slice)), MSG_WAITALL);
 		if (!n)
 			return n.error();
 		if (*n == 0)

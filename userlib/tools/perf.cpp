@@ -2,15 +2,30 @@
 // any transport of virtsocket::address (iperf3-like JSON, sockperf-like
 // latency percentiles).
 //
-// Protocol, one test per connection: the client sends a 32-byte header with
-// the test parameters, the server answers with a 8-byte status, then:
+// Protocol (wire version 2), one test per connection: the client sends a
+// 32-byte header with the test parameters, the server answers with an 8-byte
+// status {magic, errno} (EPROTONOSUPPORT: another wire version), then:
 //   throughput send: client streams, half-closes; server answers with
 //                    {bytes received, nanoseconds} (16 bytes);
 //   throughput recv: server streams until the byte count or time is reached,
 //                    then half-closes;
-//   latency:         client sends SIZE bytes, server echoes them; repeated
-//                    until the client half-closes.
-// All integers are little-endian.
+//   latency send:    client sends SIZE bytes, server echoes them; repeated
+//                    until the client half-closes;
+//   latency recv:    server sends SIZE bytes, client echoes them, the server
+//                    timing each round trip.  A counted test ends after COUNT
+//                    round trips on both sides.  A timed one ends when the
+//                    client, past its deadline, reads a message in full and
+//                    half-closes instead of echoing it (the server sees EOF
+//                    where an echo would start).  Either way the server sends
+//                    nothing more but the result, so no payload can be taken
+//                    for it: an 80-byte block {"VSPR", u32 N intervals, u64
+//                    round trips, seconds, latency min, mean, p50, p90, p99,
+//                    p99.9, max in us}, N 40-byte intervals {start s, end s,
+//                    u64 round trips, p50, max}, then the server half-closes.
+// Header: u32 magic "VSPF", u16 version, u8 mode, u8 direction, u32 size,
+// u32 report interval in ms (latency recv, 0: none), u64 bytes (throughput)
+// or round trips (latency; 0: timed), u64 duration in ns.  Integers are
+// little-endian; real numbers are IEEE-754 doubles sent as little-endian u64.
 #include "tool.hpp"
 
 #include <virtsocket/virtsocket.hpp>
@@ -20,6 +35,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -39,8 +55,10 @@ namespace {
 
 constexpr std::string_view prog = "virtsock-perf";
 constexpr std::uint32_t wire_magic = 0x46505356;	// "VSPF"
-constexpr std::uint16_t wire_version = 1;
+constexpr std::uint32_t result_magic = 0x52505356;	// "VSPR"
+constexpr std::uint16_t wire_version = 2;
 constexpr std::uint64_t max_size = 64ULL << 20;		// bounds the server's buffer
+constexpr std::uint32_t max_intervals = 1U << 20;	// latency recv: reported by the server
 
 enum class test_mode : std::uint8_t { throughput = 0, latency = 1 };
 enum class test_direction : std::uint8_t { send = 0, recv = 1 };
@@ -49,8 +67,10 @@ struct test_params {
 	test_mode mode = test_mode::throughput;
 	test_direction direction = test_direction::send;
 	std::uint32_t size = 0;
-	std::uint64_t bytes = 0;	// 0: run for duration
+	std::uint64_t bytes = 0;	// throughput; 0: run for duration
+	std::uint64_t count = 0;	// latency round trips; 0: run for duration
 	nanoseconds duration{0};
+	std::uint32_t interval_ms = 0;	// latency recv: the server's report interval
 };
 
 std::string_view name(test_mode m) { return m == test_mode::latency ? "latency" : "throughput"; }
@@ -84,6 +104,9 @@ T get(const std::byte* p)
 	return v;
 }
 
+void put_f64(std::byte* p, double v) { put<std::uint64_t>(p, std::bit_cast<std::uint64_t>(v)); }
+double get_f64(const std::byte* p) { return std::bit_cast<double>(get<std::uint64_t>(p)); }
+
 using header_bytes = std::array<std::byte, 32>;
 using status_bytes = std::array<std::byte, 8>;
 using trailer_bytes = std::array<std::byte, 16>;
@@ -96,7 +119,8 @@ header_bytes encode(const test_params& t)
 	h[6] = std::byte(t.mode);
 	h[7] = std::byte(t.direction);
 	put<std::uint32_t>(&h[8], t.size);
-	put<std::uint64_t>(&h[16], t.bytes);
+	put<std::uint32_t>(&h[12], t.interval_ms);
+	put<std::uint64_t>(&h[16], t.mode == test_mode::latency ? t.count : t.bytes);
 	put<std::uint64_t>(&h[24], static_cast<std::uint64_t>(t.duration.count()));
 	return h;
 }
@@ -111,11 +135,13 @@ int decode(const header_bytes& h, test_params& t)
 	auto mode = std::to_integer<std::uint8_t>(h[6]);
 	auto direction = std::to_integer<std::uint8_t>(h[7]);
 	t.size = get<std::uint32_t>(&h[8]);
-	t.bytes = get<std::uint64_t>(&h[16]);
+	t.interval_ms = get<std::uint32_t>(&h[12]);
+	auto amount = get<std::uint64_t>(&h[16]);
 	t.duration = nanoseconds(get<std::uint64_t>(&h[24]));
 	if (mode > 1 || direction > 1 || t.size == 0 || t.size > max_size ||
-	    (t.bytes == 0 && t.duration.count() <= 0))
+	    (amount == 0 && t.duration.count() <= 0))
 		return EINVAL;
+	(mode == std::uint8_t(test_mode::latency) ? t.count : t.bytes) = amount;
 	t.mode = test_mode(mode);
 	t.direction = test_direction(direction);
 	return 0;
@@ -124,6 +150,166 @@ int decode(const header_bytes& h, test_params& t)
 double seconds(clock_type::duration d) { return duration<double>(d).count(); }
 double mbps(std::uint64_t bytes, double secs) { return secs > 0 ? bytes / secs / 1e6 : 0.0; }
 
+// ---- statistics ------------------------------------------------------------------
+
+// Nearest-rank percentile of sorted samples.
+double percentile(const std::vector<double>& sorted, double pct)
+{
+	if (sorted.empty())
+		return 0;
+	auto rank = static_cast<std::size_t>(std::ceil(pct / 100.0 * sorted.size()));
+	return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+struct latency_stats {
+	double min = 0, mean = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+latency_stats summarize(std::vector<double> samples)
+{
+	latency_stats l;
+	if (samples.empty())
+		return l;
+	std::sort(samples.begin(), samples.end());
+	l.min = samples.front();
+	l.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / samples.size();
+	l.p50 = percentile(samples, 50);
+	l.p90 = percentile(samples, 90);
+	l.p99 = percentile(samples, 99);
+	l.p999 = percentile(samples, 99.9);
+	l.max = samples.back();
+	return l;
+}
+
+struct interval {
+	double start, end;
+	std::uint64_t bytes;
+	std::size_t first_sample, end_sample;	// latency: samples in this interval
+	double p50_us = 0, max_us = 0;		// latency, set by summarize()
+};
+
+// Splits a run into reporting intervals without allocating per message.
+class interval_clock {
+public:
+	interval_clock(clock_type::time_point t0, double period_s, std::vector<interval>& out)
+		: t0_(t0), period_(period_s), out_(out)
+	{
+		next_ = t0 + std::chrono::duration_cast<clock_type::duration>(duration<double>(period_s));
+	}
+
+	void tick(clock_type::time_point now, std::uint64_t bytes, std::size_t samples)
+	{
+		if (period_ <= 0 || now < next_)
+			return;
+		close(now, bytes, samples);
+		next_ = now + std::chrono::duration_cast<clock_type::duration>(duration<double>(period_));
+	}
+
+	void close(clock_type::time_point now, std::uint64_t bytes, std::size_t samples)
+	{
+		double end = seconds(now - t0_);
+		if (period_ <= 0 || (end <= start_ && bytes == bytes_))
+			return;
+		out_.push_back({start_, end, bytes - bytes_, samples_, samples, 0, 0});
+		start_ = end;
+		bytes_ = bytes;
+		samples_ = samples;
+	}
+
+private:
+	clock_type::time_point t0_, next_;
+	double period_;
+	std::vector<interval>& out_;
+	double start_ = 0;
+	std::uint64_t bytes_ = 0;
+	std::size_t samples_ = 0;
+};
+
+// What a latency test measured, on whichever side timed the round trips.
+struct latency_report {
+	std::uint64_t round_trips = 0;
+	double secs = 0;
+	latency_stats stats;
+	std::vector<interval> intervals;	// p50_us and max_us set
+};
+
+json latency_json(const latency_stats& l)
+{
+	return {{"p50", l.p50}, {"max", l.max},	  {"min", l.min},	{"mean", l.mean},
+		{"p90", l.p90}, {"p99", l.p99}, {"p99.9", l.p999}};
+}
+
+// The statistics of a whole run, and each interval's p50 and max.
+latency_stats summarize(const std::vector<double>& samples_us, std::vector<interval>& intervals)
+{
+	for (auto& iv : intervals) {
+		auto l = summarize({samples_us.begin() + static_cast<std::ptrdiff_t>(iv.first_sample),
+				    samples_us.begin() + static_cast<std::ptrdiff_t>(iv.end_sample)});
+		iv.p50_us = l.p50;
+		iv.max_us = l.max;
+	}
+	return summarize(samples_us);
+}
+
+// The latency recv result: a fixed block, then one record per interval.
+using result_bytes = std::array<std::byte, 80>;
+using interval_bytes = std::array<std::byte, 40>;
+
+std::vector<std::byte> encode(const latency_report& r)
+{
+	std::vector<std::byte> b(sizeof(result_bytes) + r.intervals.size() * sizeof(interval_bytes));
+	const auto& l = r.stats;
+	put<std::uint32_t>(&b[0], result_magic);
+	put<std::uint32_t>(&b[4], static_cast<std::uint32_t>(r.intervals.size()));
+	put<std::uint64_t>(&b[8], r.round_trips);
+	std::size_t at = 16;
+	for (double v : {r.secs, l.min, l.mean, l.p50, l.p90, l.p99, l.p999, l.max}) {
+		put_f64(&b[at], v);
+		at += 8;
+	}
+	for (const auto& iv : r.intervals) {
+		put_f64(&b[at], iv.start);
+		put_f64(&b[at + 8], iv.end);
+		put<std::uint64_t>(&b[at + 16], iv.end_sample - iv.first_sample);
+		put_f64(&b[at + 24], iv.p50_us);
+		put_f64(&b[at + 32], iv.max_us);
+		at += sizeof(interval_bytes);
+	}
+	return b;
+}
+
+// Reads the result; bytes in the report count both directions.
+vs::result<void, vs::error> recv_result(vs::stream_socket& s, std::uint32_t size, latency_report& r)
+{
+	result_bytes b;
+	if (auto e = s.recv_exact(b); !e)
+		return e;
+	if (get<std::uint32_t>(&b[0]) != result_magic)
+		return vs::error(vs::errno_code(EPROTO), "not a virtsock-perf result");
+	auto n = get<std::uint32_t>(&b[4]);
+	if (n > max_intervals)
+		return vs::error(vs::errno_code(EPROTO), std::to_string(n) + " intervals, over the limit of " +
+								 std::to_string(max_intervals));
+	r.round_trips = get<std::uint64_t>(&b[8]);
+	auto& l = r.stats;
+	std::size_t at = 16;
+	for (double* v : {&r.secs, &l.min, &l.mean, &l.p50, &l.p90, &l.p99, &l.p999, &l.max}) {
+		*v = get_f64(&b[at]);
+		at += 8;
+	}
+	std::size_t samples = 0;
+	for (std::uint32_t i = 0; i < n; i++) {
+		interval_bytes ib;
+		if (auto e = s.recv_exact(ib); !e)
+			return e;
+		auto trips = get<std::uint64_t>(&ib[16]);
+		r.intervals.push_back({get_f64(&ib[0]), get_f64(&ib[8]), std::uint64_t{2} * size * trips, samples,
+				       samples + trips, get_f64(&ib[24]), get_f64(&ib[32])});
+		samples += trips;
+	}
+	return {};
+}
+
 // ---- server --------------------------------------------------------------------
 
 struct served {
@@ -131,6 +317,7 @@ struct served {
 	std::uint64_t bytes = 0;
 	std::uint64_t round_trips = 0;
 	double secs = 0;
+	std::optional<latency_stats> latency;	// latency recv: the server timed it
 };
 
 vs::result<void> serve_throughput_send(vs::stream_socket& s, std::span<std::byte> buf, served& out)
@@ -174,7 +361,7 @@ vs::result<void> serve_throughput_recv(vs::stream_socket& s, std::span<std::byte
 	return s.shutdown(SHUT_WR);
 }
 
-vs::result<void> serve_latency(vs::stream_socket& s, std::span<std::byte> buf, served& out)
+vs::result<void> serve_latency_send(vs::stream_socket& s, std::span<std::byte> buf, served& out)
 {
 	auto t0 = clock_type::now();
 	for (;;) {
@@ -192,6 +379,45 @@ vs::result<void> serve_latency(vs::stream_socket& s, std::span<std::byte> buf, s
 	}
 	out.secs = seconds(clock_type::now() - t0);
 	return {};
+}
+
+// The server sends, the client echoes; ends as the protocol comment says.
+vs::result<void> serve_latency_recv(vs::stream_socket& s, std::span<std::byte> buf, served& out)
+{
+	const auto& p = out.params;
+	latency_report rep;
+	std::vector<double> samples_us;
+	samples_us.reserve(p.count ? std::min<std::uint64_t>(p.count, 1 << 24) : 1 << 20);
+	auto t0 = clock_type::now();
+	interval_clock iv(t0, p.interval_ms / 1e3, rep.intervals);
+	for (auto now = t0; !p.count || samples_us.size() < p.count;) {
+		if (auto r = s.send_all(buf); !r)
+			return r;
+		auto n = s.recv(buf);
+		if (!n)
+			return n.error();
+		if (*n == 0) {
+			if (p.count)	// a counted test ends on the count only
+				return vs::make_error_code(vs::errc::unexpected_eof);
+			break;
+		}
+		if (auto r = s.recv_exact(buf.subspan(*n)); !r)
+			return r;
+		auto after = clock_type::now();
+		samples_us.push_back(duration<double, std::micro>(after - now).count());
+		out.bytes += 2 * buf.size();
+		now = after;
+		if (rep.intervals.size() < max_intervals - 1)
+			iv.tick(now, out.bytes, samples_us.size());
+	}
+	auto end = clock_type::now();
+	iv.close(end, out.bytes, samples_us.size());
+	rep.secs = out.secs = seconds(end - t0);
+	rep.round_trips = out.round_trips = samples_us.size();
+	out.latency = rep.stats = summarize(samples_us, rep.intervals);
+	if (auto r = s.send_all(encode(rep)); !r)
+		return r;
+	return s.shutdown(SHUT_WR);
 }
 
 // One client, start to end; false when the test failed.
@@ -218,6 +444,10 @@ bool serve_one(vs::stream_socket s, bool as_json)
 	put<std::int32_t>(&reply[4], status);
 	if (auto r = s.send_all(reply); !r)
 		return fail("answering the header: " + r.error().message());
+	if (status == EPROTONOSUPPORT)
+		return fail("rejected test header: the client speaks wire version " +
+			    std::to_string(get<std::uint16_t>(&h[4])) + ", this server version " +
+			    std::to_string(wire_version) + " (run the same virtsock-perf on both sides)");
 	if (status)
 		return fail("rejected test header: " + vs::errno_code(status).message());
 
@@ -226,8 +456,10 @@ bool serve_one(vs::stream_socket s, bool as_json)
 		(void)s.set_nodelay();	// only tcp and virt have it
 	std::vector<std::byte> buf(p.size, std::byte{0x5a});
 	vs::result<void> r;
-	if (p.mode == test_mode::latency)
-		r = serve_latency(s, buf, out);
+	if (p.mode == test_mode::latency && p.direction == test_direction::recv)
+		r = serve_latency_recv(s, buf, out);
+	else if (p.mode == test_mode::latency)
+		r = serve_latency_send(s, buf, out);
 	else if (p.direction == test_direction::send)
 		r = serve_throughput_send(s, buf, out);
 	else
@@ -241,7 +473,9 @@ bool serve_one(vs::stream_socket s, bool as_json)
 			  {"bytes", out.bytes},	     {"seconds", out.secs}};
 		if (p.mode == test_mode::latency)
 			j["round_trips"] = out.round_trips;
-		else
+		if (out.latency)
+			j["latency_us"] = latency_json(*out.latency);
+		if (p.mode == test_mode::throughput)
 			j["throughput_MBps"] = mbps(out.bytes, out.secs);
 		std::cout << j.dump() << std::endl;
 	} else {
@@ -293,56 +527,13 @@ struct client_options {
 	std::chrono::milliseconds connect_timeout{5000};
 };
 
-struct interval {
-	double start, end;
-	std::uint64_t bytes;
-	std::size_t first_sample, end_sample;	// latency: samples in this interval
-};
-
-// Splits a run into reporting intervals without allocating per message.
-class interval_clock {
-public:
-	interval_clock(clock_type::time_point t0, double period_s, std::vector<interval>& out)
-		: t0_(t0), period_(period_s), out_(out)
-	{
-		next_ = t0 + std::chrono::duration_cast<clock_type::duration>(duration<double>(period_s));
-	}
-
-	void tick(clock_type::time_point now, std::uint64_t bytes, std::size_t samples)
-	{
-		if (period_ <= 0 || now < next_)
-			return;
-		close(now, bytes, samples);
-		next_ = now + std::chrono::duration_cast<clock_type::duration>(duration<double>(period_));
-	}
-
-	void close(clock_type::time_point now, std::uint64_t bytes, std::size_t samples)
-	{
-		double end = seconds(now - t0_);
-		if (period_ <= 0 || (end <= start_ && bytes == bytes_))
-			return;
-		out_.push_back({start_, end, bytes - bytes_, samples_, samples});
-		start_ = end;
-		bytes_ = bytes;
-		samples_ = samples;
-	}
-
-private:
-	clock_type::time_point t0_, next_;
-	double period_;
-	std::vector<interval>& out_;
-	double start_ = 0;
-	std::uint64_t bytes_ = 0;
-	std::size_t samples_ = 0;
-};
-
 struct outcome {
 	std::vector<interval> intervals;
 	std::uint64_t bytes = 0;	// moved by the client (sent or received)
 	std::uint64_t messages = 0;
 	double secs = 0;
 	std::optional<std::pair<std::uint64_t, double>> receiver;	// server's count, send tests
-	std::vector<double> samples_us;	// latency, in order
+	latency_stats latency;	// whoever timed the round trips; intervals have p50 and max
 	std::string local, peer;
 };
 
@@ -402,31 +593,73 @@ vs::result<void> client_throughput_recv(vs::stream_socket& s, const client_optio
 	return {};
 }
 
-vs::result<void> client_latency(vs::stream_socket& s, const client_options& o,
-				std::span<std::byte> buf, outcome& out)
+vs::result<void> client_latency_send(vs::stream_socket& s, const client_options& o,
+				     std::span<std::byte> buf, outcome& out)
 {
 	const auto& p = o.params;
-	std::uint64_t count = o.count ? o.count : p.bytes ? (p.bytes + p.size - 1) / p.size : 0;
-	out.samples_us.reserve(count ? count : 1 << 20);
+	std::vector<double> samples_us;
+	samples_us.reserve(p.count ? std::min<std::uint64_t>(p.count, 1 << 24) : 1 << 20);
 	auto t0 = clock_type::now();
 	auto deadline = t0 + p.duration;
 	interval_clock iv(t0, o.interval_s, out.intervals);
-	for (auto now = t0; count ? out.messages < count : now < deadline;) {
+	for (auto now = t0; p.count ? out.messages < p.count : now < deadline;) {
 		if (auto r = s.send_all(buf); !r)
 			return r;
 		if (auto r = s.recv_exact(buf); !r)
 			return r;
 		auto after = clock_type::now();
-		out.samples_us.push_back(duration<double, std::micro>(after - now).count());
+		samples_us.push_back(duration<double, std::micro>(after - now).count());
 		out.messages++;
 		out.bytes += 2 * buf.size();
 		now = after;
-		iv.tick(now, out.bytes, out.samples_us.size());
+		iv.tick(now, out.bytes, samples_us.size());
 	}
 	auto end = clock_type::now();
-	iv.close(end, out.bytes, out.samples_us.size());
+	iv.close(end, out.bytes, samples_us.size());
 	out.secs = seconds(end - t0);
+	out.latency = summarize(samples_us, out.intervals);
 	return s.shutdown(SHUT_WR);
+}
+
+// Echoes what the server sends, then reads the server's measurements.
+vs::result<void, vs::error> client_latency_recv(vs::stream_socket& s, const client_options& o,
+						std::span<std::byte> buf, outcome& out)
+{
+	const auto& p = o.params;
+	auto deadline = clock_type::now() + p.duration;
+	for (;;) {
+		if (p.count && out.messages == p.count)
+			break;
+		if (auto r = s.recv_exact(buf); !r)
+			return r;
+		if (!p.count && clock_type::now() >= deadline) {
+			// Not echoed: the server reads EOF instead and sends the result.
+			if (auto r = s.shutdown(SHUT_WR); !r)
+				return r;
+			break;
+		}
+		if (auto r = s.send_all(buf); !r)
+			return r;
+		out.messages++;
+	}
+	latency_report rep;
+	if (auto r = recv_result(s, p.size, rep); !r)
+		return vs::error(r.error().code, "reading the server's result: " + r.error().message());
+	if (rep.round_trips != out.messages)
+		return vs::error(vs::errno_code(EPROTO),
+				 "the server timed " + std::to_string(rep.round_trips) +
+					 " round trips, the client echoed " + std::to_string(out.messages));
+	std::byte extra;
+	auto n = s.recv(std::span(&extra, 1));
+	if (!n)
+		return vs::with_context(n.error(), "waiting for the server to close");
+	if (*n != 0)
+		return vs::error(vs::errno_code(EPROTO), "the server sent data after its result");
+	out.bytes = 2ULL * p.size * rep.round_trips;
+	out.secs = rep.secs;
+	out.latency = rep.stats;
+	out.intervals = std::move(rep.intervals);
+	return {};
 }
 
 vs::result<outcome, vs::error> run_client(const client_options& o)
@@ -454,48 +687,30 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 		return vs::with_context(r.error(), "reading the server's answer");
 	if (get<std::uint32_t>(&reply[0]) != wire_magic)
 		return vs::error(vs::errno_code(EPROTO), "the server is not a virtsock-perf server");
-	if (int status = get<std::int32_t>(&reply[4]))
+	if (int status = get<std::int32_t>(&reply[4]); status == EPROTONOSUPPORT)
+		return vs::error(vs::errno_code(status),
+				 "the server rejected the test: it speaks another virtsock-perf wire version "
+				 "(this client: version " + std::to_string(wire_version) +
+					 "); run the same virtsock-perf on both sides");
+	else if (status)
 		return vs::with_context(vs::errno_code(status), "the server rejected the test");
 
 	std::vector<std::byte> buf(p.size, std::byte{0xa5});
-	vs::result<void> r;
-	if (p.mode == test_mode::latency)
-		r = client_latency(*s, o, buf, out);
+	vs::result<void, vs::error> r;
+	if (p.mode == test_mode::latency && p.direction == test_direction::recv)
+		r = client_latency_recv(*s, o, buf, out);
+	else if (p.mode == test_mode::latency)
+		r = client_latency_send(*s, o, buf, out);
 	else if (p.direction == test_direction::send)
 		r = client_throughput_send(*s, o, buf, out);
 	else
 		r = client_throughput_recv(*s, o, buf, out);
 	if (!r)
-		return vs::with_context(r.error(), std::string(name(p.mode)) + " test");
+		return vs::error(r.error().code, std::string(name(p.mode)) + " test: " + r.error().message());
 	return out;
 }
 
 // ---- reports ---------------------------------------------------------------------
-
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double pct)
-{
-	if (sorted.empty())
-		return 0;
-	auto rank = static_cast<std::size_t>(std::ceil(pct / 100.0 * sorted.size()));
-	return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
-}
-
-json latency_summary(std::vector<double> samples, bool full)
-{
-	std::sort(samples.begin(), samples.end());
-	json j = {{"p50", percentile(samples, 50)},
-		  {"max", samples.empty() ? 0.0 : samples.back()}};
-	if (full) {
-		double sum = std::accumulate(samples.begin(), samples.end(), 0.0);
-		j["min"] = samples.empty() ? 0.0 : samples.front();
-		j["mean"] = samples.empty() ? 0.0 : sum / samples.size();
-		j["p90"] = percentile(samples, 90);
-		j["p99"] = percentile(samples, 99);
-		j["p99.9"] = percentile(samples, 99.9);
-	}
-	return j;
-}
 
 std::string iso_time_now()
 {
@@ -532,10 +747,8 @@ json to_json(const client_options& o, const outcome& out)
 		json j = {{"start", iv.start}, {"end", iv.end}, {"seconds", iv.end - iv.start},
 			  {"bytes", iv.bytes}};
 		if (latency) {
-			std::vector<double> part(out.samples_us.begin() + iv.first_sample,
-						 out.samples_us.begin() + iv.end_sample);
-			j["round_trips"] = part.size();
-			j["latency_us"] = latency_summary(std::move(part), false);
+			j["round_trips"] = iv.end_sample - iv.first_sample;
+			j["latency_us"] = {{"p50", iv.p50_us}, {"max", iv.max_us}};
 		} else {
 			j["throughput_MBps"] = mbps(iv.bytes, iv.end - iv.start);
 		}
@@ -545,7 +758,7 @@ json to_json(const client_options& o, const outcome& out)
 	json end = {{"bytes", out.bytes}, {"seconds", out.secs}};
 	if (latency) {
 		end["round_trips"] = out.messages;
-		end["latency_us"] = latency_summary(out.samples_us, true);
+		end["latency_us"] = latency_json(out.latency);
 	} else {
 		end["messages"] = out.messages;
 		end["throughput_MBps"] = mbps(out.bytes, out.secs);
@@ -627,7 +840,9 @@ int main(int argc, char** argv)
 				  ->check(CLI::PositiveNumber);
 	bytes_opt->excludes(time_opt);
 	count_opt->excludes(time_opt)->excludes(bytes_opt);
-	app.add_option("--mode", mode_name, "throughput or latency (round trips of --size bytes)")
+	app.add_option("--mode", mode_name,
+		       "throughput or latency (round trips of --size bytes; with --direction recv\n"
+		       "the server starts each one and the client echoes)")
 		->check(CLI::IsMember({"throughput", "latency"}));
 	app.add_option("--direction", direction_name, "send: client to server; recv: server to client")
 		->check(CLI::IsMember({"send", "recv"}));
@@ -674,10 +889,16 @@ int main(int argc, char** argv)
 	o.params.direction = direction_name == "recv" ? test_direction::recv : test_direction::send;
 	o.params.bytes = bytes;
 	o.params.duration = std::chrono::duration_cast<nanoseconds>(duration<double>(o.time_s));
+	// Latency recv: the server reports intervals, in whole milliseconds.
+	if (o.interval_s > 0)
+		o.params.interval_ms = static_cast<std::uint32_t>(
+			std::clamp<double>(std::round(o.interval_s * 1e3), 1, UINT32_MAX));
 
 	json docs = json::array();
 	for (std::size_t i = 0; i < sweep.size(); i++) {
 		o.params.size = static_cast<std::uint32_t>(sweep[i]);
+		if (o.params.mode == test_mode::latency)	// 0: timed
+			o.params.count = count ? count : (bytes + sweep[i] - 1) / sweep[i];
 		auto out = run_client(o);
 		if (!out) {
 			if (as_json)

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Test-host side of bench/sweep.sh: drives every run of the sweep.
+
+The guest only runs virtsock-perf servers (bench/sweep-guest.sh), so
+nothing but the measured transfer runs in it while a run is measured.  This
+script is the client of every run and snapshots the test host's KVM
+statistics (debugfs, all of this host's VMs: there is one guest) and the
+host module's per-VM counters just before and after it.
+
+Directions are the data's: g2h = the guest sends (the client asks the guest's
+server to stream, or, for latency, the guest starts each round trip);
+h2g = the host sends or starts each round trip.  The Unix socket runs have
+both ends in this test host (the ceiling of a same-machine transfer).
+
+Writes $TESTBED_OUT/raw/<transport>-<direction>-<size>-<mode>.json, one per
+run, each with the counters of the guest at rest measured in this boot.  Runs
+whose file exists already (copied in by bench/sweep.sh from an earlier boot
+whose test host crashed) are not repeated.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+out = pathlib.Path(os.environ["TESTBED_OUT"])
+repo = pathlib.Path(__file__).resolve().parent.parent
+perf = str(repo / "build/bin/virtsock-perf")
+cfg = json.loads((out / "bench-config.json").read_text())
+raw = out / "raw"
+raw.mkdir(exist_ok=True)
+KVM = pathlib.Path("/sys/kernel/debug/kvm")
+VMS = pathlib.Path("/proc/virtsocket/vms")
+UNIX_PATH = "/tmp/virtsocket-bench.sock"
+
+
+def log(msg):
+    print(f"{time.monotonic():9.2f}s: {msg}", flush=True)
+
+
+def wait_file(path, seconds):
+    end = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > end:
+            sys.exit(f"sweep-host: timed out waiting for {path.name}")
+        time.sleep(0.1)
+
+
+def kvm_stats():
+    """Every top-level KVM statistic (all VMs summed by KVM itself)."""
+    stats = {}
+    for f in KVM.iterdir():
+        if f.is_file():
+            try:
+                stats[f.name] = int(f.read_text())
+            except (OSError, ValueError):
+                pass
+    return stats
+
+
+def vm_row():
+    """The host module's counters for the one guest (/proc/virtsocket/vms)."""
+    lines = VMS.read_text().split("\n")
+    head = lines[0].split()
+    rows = [line.split() for line in lines[1:] if line.strip()]
+    if len(rows) != 1:
+        return {}
+    return {k: int(v, 0) for k, v in zip(head, rows[0]) if k not in ("ring_gpa",)}
+
+
+def snapshot():
+    return {"t": time.monotonic(), "kvm": kvm_stats(), "vm": vm_row()}
+
+
+def delta(pre, post):
+    d = {"seconds": post["t"] - pre["t"]}
+    for part in ("kvm", "vm"):
+        d[part] = {k: post[part][k] - pre[part][k]
+                   for k in post[part] if k in pre[part]}
+    return d
+
+
+def net_addr(kind):
+    return subprocess.run(["bash", "-c", f". {repo}/vm-images/net.sh; net_addr {kind} 1 guest"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def guest_cid():
+    row = vm_row()
+    if "cid" not in row:
+        sys.exit("sweep-host: expected exactly one guest in /proc/virtsocket/vms")
+    return row["cid"]
+
+
+def main():
+    transports = cfg["transports"]
+    uris = {}
+    servers = []
+    if "unix" in transports:
+        if os.path.exists(UNIX_PATH):
+            os.unlink(UNIX_PATH)
+        servers.append(subprocess.Popen([perf, "--server", f"unix:{UNIX_PATH}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        uris["unix"] = f"unix:{UNIX_PATH}"
+    guest_transports = [t for t in transports if t != "unix"]
+    if guest_transports:
+        wait_file(out / "signal.servers-up", 300)
+    for t in guest_transports:
+        if t == "virt":
+            uris[t] = f"virt:{guest_cid()}:5201"
+        elif t == "vsock":
+            uris[t] = "vsock:101:5202"
+        elif t == "virtio-net":
+            uris[t] = f"tcp:{net_addr('virtio-net')}:5203"
+        elif t == "e1000":
+            uris[t] = f"tcp:{net_addr('e1000')}:5204"
+    if "unix" in uris:
+        for _ in range(100):
+            if os.path.exists(UNIX_PATH):
+                break
+            time.sleep(0.1)
+
+    # The guest at rest (its servers waiting): what every run's counts
+    # include without any transfer, per second.
+    time.sleep(1)
+    pre = snapshot()
+    time.sleep(cfg["baseline_seconds"])
+    base = delta(pre, snapshot())
+    log(f"baseline: {base['kvm'].get('exits', 0) / base['seconds']:.0f} exits/s at rest")
+
+    failures = 0
+    for mode in cfg["modes"]:
+        seconds = cfg["time"] if mode == "throughput" else cfg["latency_time"]
+        for t in transports:
+            for direction in cfg["directions"]:
+                for size in cfg["sizes"]:
+                    name = f"{t}-{direction}-{size}-{mode}"
+                    if (raw / f"{name}.json").exists():
+                        continue
+                    args = [perf, "--client", uris[t], "--size", str(size), "--mode", mode,
+                            "--direction", "recv" if direction == "g2h" else "send",
+                            "--time", str(seconds), "--interval", "0", "--json"]
+                    pre = snapshot()
+                    try:
+                        # A stalled transport (e1000 in this nest) must not
+                        # stop the sweep: the run is recorded as failed.
+                        p = subprocess.run(args, capture_output=True, text=True,
+                                           timeout=seconds + cfg["run_grace"])
+                        rc, stdout, stderr = p.returncode, p.stdout, p.stderr
+                    except subprocess.TimeoutExpired as e:
+                        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
+                        if isinstance(stdout, bytes):
+                            stdout, stderr = stdout.decode(), (stderr or b"").decode()
+                    d = delta(pre, snapshot())
+                    doc = {"transport": t, "direction": direction, "size": size, "mode": mode,
+                           "uri": uris[t], "rc": rc, "counters": d, "baseline": base}
+                    try:
+                        doc["perf"] = json.loads(stdout) if rc == 0 else None
+                    except json.JSONDecodeError:
+                        doc["perf"], rc = None, "bad-json"
+                    if rc != 0:
+                        failures += 1
+                        doc["error"] = (stderr or stdout).strip()[-500:]
+                        log(f"{name}: FAILED ({rc}): {doc['error']}")
+                    else:
+                        end = doc["perf"]["end"]
+                        what = (f"{end['throughput_MBps']:.1f} MB/s" if mode == "throughput"
+                                else f"p50 {end['latency_us']['p50']:.0f} us")
+                        log(f"{name}: {what}, {d['kvm'].get('exits', 0)} exits")
+                    tmp = raw / f".{name}.json"
+                    tmp.write_text(json.dumps(doc, indent=1))
+                    tmp.rename(raw / f"{name}.json")
+    for s in servers:
+        s.terminate()
+    (out / "signal.done").touch()
+    log(f"sweep done, {failures} failed run(s)")
+
+
+if __name__ == "__main__":
+    main()
