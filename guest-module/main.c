@@ -83,6 +83,7 @@ static struct virt_counter_attr virt_counters[] = {
 	VIRT_COUNTER(bad_descs),
 	VIRT_COUNTER(tx_bytes),
 	VIRT_COUNTER(rx_bytes),
+	VIRT_COUNTER(rx_replaced),
 	VIRT_COUNTER(flush_batch),
 	VIRT_COUNTER(flush_urgent),
 	VIRT_COUNTER(flush_timer_cnt),

@@ -126,23 +126,35 @@ static void virt_tx_drain_overflow(struct virt_guest *g)
 	spin_unlock_bh(&g->tx_lock);
 }
 
+static void virt_rx_free(struct virt_guest *g, u32 i)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&g->rx_lock, flags);
+	g->rx_free[g->rx_nfree++] = i;
+	spin_unlock_irqrestore(&g->rx_lock, flags);
+}
+
 /* Post free receive buffers; under flush_mutex. */
 static void virt_rx_topup(struct virt_guest *g)
 {
 	lockdep_assert_held(&g->flush_mutex);
 	spin_lock_bh(&g->tx_lock);
+	spin_lock_irq(&g->rx_lock);
 	while (g->rx_nfree) {
 		u32 i = g->rx_free[g->rx_nfree - 1];
 		struct virt_desc d = {
 			.op = VIRT_OP_RX_POST,
-			.addr = virt_to_phys(g->rx_pool + i * VIRT_RX_BUF_SIZE),
-			.len = VIRT_RX_BUF_SIZE,
+			.addr = page_to_phys(g->rx_pages[i]),
+			.len = PAGE_SIZE,
 		};
 
 		if (virt_tx_put(g, &d, NULL, i))
 			break;
 		g->rx_nfree--;
+		__set_bit(i, g->rx_posted);
 	}
+	spin_unlock_irq(&g->rx_lock);
 	spin_unlock_bh(&g->tx_lock);
 }
 
@@ -162,8 +174,8 @@ static void virt_tx_reclaim(struct virt_guest *g)
 
 		kfree(g->tx_buf[slot]);
 		g->tx_buf[slot] = NULL;
-		if (status && rxbuf >= 0)
-			g->rx_free[g->rx_nfree++] = rxbuf;
+		if (status && rxbuf >= 0 && __test_and_clear_bit(rxbuf, g->rx_posted))
+			virt_rx_free(g, rxbuf);
 		g->tx_done++;
 		/* A reset carries our own reason in status, not the host's. */
 		if (status && d->conn && d->op != VIRT_OP_RX_POST &&
@@ -219,32 +231,112 @@ static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
 	virt_tx_ctrl(g, &reply);
 }
 
+/* The reader is done with a lent buffer: it can be posted again. */
+static void virt_rx_skb_destruct(struct sk_buff *skb)
+{
+	struct virt_guest *g = &virt_guest;
+	unsigned long flags;
+
+	spin_lock_irqsave(&g->rx_lock, flags);
+	g->rx_free[g->rx_nfree++] = page_private(skb_frag_page(&skb_shinfo(skb)->frags[0]));
+	g->rx_lent--;
+	spin_unlock_irqrestore(&g->rx_lock, flags);
+}
+
+static struct page *virt_rx_page_alloc(u32 i)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	if (page)
+		set_page_private(page, i);	/* the buffer's index */
+	return page;
+}
+
+/*
+ * Data in buffer @i for a socket, without copying it: the buffer's page
+ * goes into an skb.  While at most half the buffers are lent, the skb
+ * gives the buffer back when the reader is done; past that (a reader
+ * falling behind must not starve the host of buffers) the page is given
+ * away and a new one takes its place.  NULL without memory.
+ */
+static struct sk_buff *virt_rx_skb(struct virt_guest *g, u32 i, u32 len)
+{
+	struct page *page = g->rx_pages[i], *fresh = NULL;
+	struct sk_buff *skb;
+	bool lend;
+
+	spin_lock_irq(&g->rx_lock);
+	lend = g->rx_lent < g->rx_buffers / 2;
+	if (lend)
+		g->rx_lent++;
+	spin_unlock_irq(&g->rx_lock);
+	skb = alloc_skb(0, GFP_KERNEL);
+	if (!lend && skb) {
+		fresh = virt_rx_page_alloc(i);
+		if (!fresh) {
+			kfree_skb(skb);
+			skb = NULL;
+		}
+	}
+	if (!skb) {
+		spin_lock_irq(&g->rx_lock);
+		g->rx_free[g->rx_nfree++] = i;
+		g->rx_lent -= lend;
+		spin_unlock_irq(&g->rx_lock);
+		return NULL;
+	}
+	if (lend) {
+		get_page(page);	/* the pool keeps its own reference */
+		skb->destructor = virt_rx_skb_destruct;
+	} else {
+		g->rx_pages[i] = fresh;	/* the skb takes the pool's reference */
+		atomic64_inc(&g->rx_replaced);
+		virt_rx_free(g, i);
+	}
+	skb_add_rx_frag(skb, 0, page, 0, len, PAGE_SIZE);
+	return skb;
+}
+
+/* Buffer of an event, which must be one the host holds; or -1. */
+static s32 virt_rx_buffer(struct virt_guest *g, const struct virt_desc *ev)
+{
+	struct page *page;
+	u32 i;
+
+	if (!ev->len || ev->len > PAGE_SIZE || offset_in_page(ev->addr) ||
+	    !pfn_valid(PHYS_PFN(ev->addr)))
+		return -1;
+	page = pfn_to_page(PHYS_PFN(ev->addr));
+	i = page_private(page);
+	if (i >= g->rx_buffers || g->rx_pages[i] != page ||
+	    !__test_and_clear_bit(i, g->rx_posted))
+		return -1;
+	return i;
+}
+
 static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 			 const struct virt_desc *ev)
 {
-	u64 pool = virt_to_phys(g->rx_pool);
-	u32 i = (ev->addr - pool) / VIRT_RX_BUF_SIZE;
+	s32 i = virt_rx_buffer(g, ev);
 	struct sk_buff *skb;
 
-	if (ev->addr < pool || i >= g->rx_buffers ||
-	    ev->addr != pool + (u64)i * VIRT_RX_BUF_SIZE ||
-	    !ev->len || ev->len > VIRT_RX_BUF_SIZE) {
+	if (i < 0) {
 		atomic64_inc(&g->bad_descs);
 		return;
 	}
-	if (vsk) {
-		skb = alloc_skb(ev->len, GFP_KERNEL);
-		if (skb) {
-			skb_put_data(skb, g->rx_pool + i * VIRT_RX_BUF_SIZE, ev->len);
-			if (virt_core_enqueue(vsk, skb))
-				virt_core_reset(vsk, -ENOBUFS);
-			else
-				atomic64_add(ev->len, &g->rx_bytes);
-		} else {
-			virt_core_reset(vsk, -ENOMEM);
-		}
+	if (!vsk) {
+		virt_rx_free(g, i);	/* the buffer is ours again */
+		return;
 	}
-	g->rx_free[g->rx_nfree++] = i;	/* the buffer is ours again */
+	skb = virt_rx_skb(g, i, ev->len);
+	if (!skb) {
+		virt_core_reset(vsk, -ENOMEM);
+		return;
+	}
+	if (virt_core_enqueue(vsk, skb))
+		virt_core_reset(vsk, -ENOBUFS);
+	else
+		atomic64_add(ev->len, &g->rx_bytes);
 }
 
 static void virt_rx_event(struct virt_guest *g, const struct virt_desc *ev)
@@ -644,8 +736,11 @@ static void virt_guest_free(struct virt_guest *g)
 	kfree(g->tx_buf);
 	kfree(g->tx_rxbuf);
 	kfree(g->rx_free);
-	if (g->rx_pool)
-		free_pages_exact(g->rx_pool, g->rx_buffers * VIRT_RX_BUF_SIZE);
+	for (i = 0; g->rx_pages && i < g->rx_buffers; i++)
+		if (g->rx_pages[i])
+			__free_page(g->rx_pages[i]);
+	kfree(g->rx_pages);
+	bitmap_free(g->rx_posted);
 	kfree(g->hello);
 	if (g->ring)
 		free_pages_exact(g->ring, virt_ring_bytes(g->ring_entries));
@@ -668,6 +763,7 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	g->ring_entries = ring_entries;
 	g->rx_buffers = rx_buffers;
 	spin_lock_init(&g->tx_lock);
+	spin_lock_init(&g->rx_lock);
 	INIT_LIST_HEAD(&g->overflow);
 	mutex_init(&g->flush_mutex);
 	xa_init_flags(&g->conns, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
@@ -682,14 +778,19 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	g->tx_buf = kcalloc(ring_entries, sizeof(*g->tx_buf), GFP_KERNEL);
 	g->tx_rxbuf = kcalloc(ring_entries, sizeof(*g->tx_rxbuf), GFP_KERNEL);
 	g->rx_free = kcalloc(rx_buffers, sizeof(*g->rx_free), GFP_KERNEL);
-	g->rx_pool = alloc_pages_exact(rx_buffers * VIRT_RX_BUF_SIZE, GFP_KERNEL);
+	g->rx_pages = kcalloc(rx_buffers, sizeof(*g->rx_pages), GFP_KERNEL);
+	g->rx_posted = bitmap_zalloc(rx_buffers, GFP_KERNEL);
 	if (!g->ring || !g->hello || !g->tx_buf || !g->tx_rxbuf || !g->rx_free ||
-	    !g->rx_pool)
+	    !g->rx_pages || !g->rx_posted)
 		goto err_free;
 	g->tx = (void *)g->ring + virt_ring_tx_offset(0);
 	g->rx = (void *)g->ring + virt_ring_rx_offset(ring_entries, 0);
-	for (i = 0; i < rx_buffers; i++)
+	for (i = 0; i < rx_buffers; i++) {
+		g->rx_pages[i] = virt_rx_page_alloc(i);
+		if (!g->rx_pages[i])
+			goto err_free;
 		g->rx_free[i] = i;
+	}
 	g->rx_nfree = rx_buffers;
 
 	r = virt_irq_init(g);

@@ -11,7 +11,13 @@
  *   tx_flushed, tx_done, the per-slot ownership arrays and the overflow
  *   list.  Descriptors are written under it, so several CPUs can queue.
  * - flush_mutex serialises flushes: the hypercall, reclaiming consumed tx
- *   slots, and consuming rx events (rx_cons, the free receive buffers).
+ *   slots, and consuming rx events (rx_cons).
+ * - Receive buffers are pages.  Buffer i (rx_pages[i]) is free, posted to
+ *   the host (bit i of rx_posted), or lent to an skb in a socket's receive
+ *   queue, whose destructor gives it back.  rx_lock (irq-safe spinlock,
+ *   innermost: taken under tx_lock and under a socket's lock) protects
+ *   rx_free, rx_nfree and rx_lent; rx_pages[] and rx_posted change under
+ *   flush_mutex (posting is done under it too).
  *   Socket callbacks are made with it held and never take lock_sock() of a
  *   socket a flusher can hold, except listeners, which never flush.
  * - The connection table (xarray, own lock) maps ids to sockets and holds a
@@ -29,8 +35,6 @@
 #include <virtsocket/abi.h>
 
 #include "../af_virt/af_virt.h"
-
-#define VIRT_RX_BUF_SIZE	PAGE_SIZE
 
 struct virt_guest {
 	/* Shared with the host. */
@@ -58,10 +62,13 @@ struct virt_guest {
 
 	struct mutex flush_mutex;	/* one flush at a time */
 	u32 rx_cons;
-	void *rx_pool;		/* rx_buffers receive buffers */
+	struct page **rx_pages;	/* rx_buffers receive buffers */
+	unsigned long *rx_posted;	/* buffers the host holds */
 	u32 rx_buffers;
-	u32 *rx_free;		/* stack of buffers not posted */
+	spinlock_t rx_lock;	/* free and lent buffers, see the notes above */
+	u32 *rx_free;		/* stack of buffers neither posted nor lent */
 	u32 rx_nfree;
+	u32 rx_lent;		/* buffers held by skbs of receive queues */
 
 	struct xarray conns;	/* id -> struct virt_sock */
 	u32 next_conn;
@@ -78,6 +85,7 @@ struct virt_guest {
 	atomic64_t bad_descs;
 	atomic64_t tx_bytes;
 	atomic64_t rx_bytes;
+	atomic64_t rx_replaced;		/* buffers given away, a new page in their place */
 	atomic64_t flush_batch;		/* flushes by reason */
 	atomic64_t flush_urgent;
 	atomic64_t flush_timer_cnt;
