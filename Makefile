@@ -10,8 +10,8 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 TESTBED := vm-images/testbed
 
-.PHONY: all deps build kvm modules userlib unit checkpatch e2e test demo \
-	bench install clean help
+.PHONY: all deps build kvm modules userlib unit checkpatch e2e bench-check \
+	test demo bench install clean help
 
 all: build
 
@@ -24,7 +24,8 @@ help:
 	@echo "make unit       unit tests (GoogleTest via ctest)"
 	@echo "make checkpatch checkpatch.pl --strict over the patches and kernel C"
 	@echo "make e2e        end-to-end tests in real nested VMs"
-	@echo "make test       deps + build + unit + checkpatch + e2e"
+	@echo "make bench-check a --quick sweep in the test bed, its results checked"
+	@echo "make test       deps + build + unit + checkpatch + e2e + bench-check"
 	@echo "make demo       deps + build, then boot the test host and guests"
 	@echo "make bench      deps + build, then the benchmark sweep (BENCH_ARGS=--help)"
 	@echo "make install    install the library and tools under PREFIX=$(PREFIX)"
@@ -56,11 +57,17 @@ checkpatch:
 e2e: modules
 	tests/e2e/run.sh
 
+# The benchmark pipeline end to end (every transport really moves data).
+bench-check: modules userlib
+	bench/sweep.sh --quick --out $(BUILD)/bench-check
+	tests/bench/check_sweep.py $(BUILD)/bench-check
+
 test: deps
 	$(MAKE) build
 	$(MAKE) unit
 	$(MAKE) checkpatch
 	$(MAKE) e2e
+	$(MAKE) bench-check
 
 demo: deps
 	$(MAKE) build

@@ -18,16 +18,17 @@ usage: bench/sweep.sh [options]       (make bench BENCH_ARGS='...')
   --transports LIST    of virt,vsock,virtio-net,e1000,unix (default: all)
   --directions LIST    of g2h,h2g (default: both)
   --modes LIST         of throughput,latency (default: both)
-  --time SECONDS       per throughput run (default 1)
+  --time SECONDS       per throughput run (default 2)
   --latency-time SEC   per latency run (default 1)
   --no-micro           skip the micro-benchmarks
-  --out DIR            results directory (default bench/results/<date-time>)
+  --out DIR            results directory (default bench/results/<date-time>,
+                       also linked as bench/results/latest)
 USAGE
 }
 
 sizes=56,128,256,512,1K,2K,4K,8K,16K,64K,256K,1M
 transports=virt,vsock,virtio-net,e1000,unix directions=g2h,h2g
-modes=throughput,latency tp_time=1 lat_time=1 micro=1 micro_time=0.2 out=
+modes=throughput,latency tp_time=2 lat_time=1 micro=1 micro_time=0.2 out=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) sizes=56,4K,64K tp_time=0.5 lat_time=0.5 micro_time=0.05 ;;
@@ -47,8 +48,10 @@ done
 
 stamp=$(date +%Y%m%d-%H%M%S)
 [ -n "$out" ] || out=$repo/bench/results/$stamp
-mkdir -p "$out/raw"
+mkdir -p "$out"
 out=$(cd "$out" && pwd)
+rm -rf "$out"/raw "$out"/testbed.*	# a new run: nothing carried over
+mkdir "$out/raw"
 # Checks the lists and writes the run's settings (bench/sweep_config.py).
 python3 "$repo/bench/sweep_config.py" --sizes "$sizes" --transports "$transports" \
 	--directions "$directions" --modes "$modes" --time "$tp_time" \
@@ -85,13 +88,12 @@ if [ "$micro" = 1 ]; then
 fi
 
 python3 "$repo/bench/report.py" "$out"
-mkdir -p "$repo/bench/results"
 if [ "$(dirname "$out")" = "$repo/bench/results" ]; then
 	ln -sfn "$(basename "$out")" "$repo/bench/results/latest"
+	echo "bench: results in $out (bench/results/latest)"
 else
-	ln -sfn "$out" "$repo/bench/results/latest"
+	echo "bench: results in $out"
 fi
-echo "bench: results in $out (bench/results/latest)"
 if [ "$(done_runs)" != "$expected" ]; then
 	echo "bench: FAIL: only $(done_runs) of $expected runs were measured" >&2
 	exit 1

@@ -106,18 +106,26 @@ void virt_conn_abort(struct virt_conn *conn, int err)
 }
 
 /*
- * Queue @what for @conn and kick the guest; -ECONNRESET when the connection
- * or its VM is gone.
+ * Queue @what for @conn, with @skb or the @n bytes at @data, and kick the
+ * guest.  @data goes into the tailroom of the last queued skb: -ENOSPC if it
+ * does not fit there.  -ECONNRESET when the connection or its VM is gone.
  */
-static int virt_conn_queue(struct virt_conn *conn, u32 what, struct sk_buff *skb)
+static int virt_conn_queue(struct virt_conn *conn, u32 what, struct sk_buff *skb,
+			   const void *data, u32 n)
 {
 	struct virt_vm *vm = conn->vm;
+	struct sk_buff *tail;
 	int err = 0;
 
 	spin_lock(&vm->lock);
+	tail = skb_peek_tail(&conn->txq);
 	if (vm->dead || !conn->in_table) {
 		err = -ECONNRESET;
+	} else if (data && (!tail || skb_tailroom(tail) < n)) {
+		err = -ENOSPC;
 	} else {
+		if (data)
+			skb_put_data(tail, data, n);
 		if (skb)
 			__skb_queue_tail(&conn->txq, skb);
 		virt_conn_mark(conn, what);
@@ -167,6 +175,15 @@ static int virt_host_connect(struct virt_sock *vsk)
 	return 0;
 }
 
+/*
+ * Small sends share skbs (a page each, with room to spare): an skb per send
+ * would cost an allocation per send here and a receive buffer per send in
+ * the guest.  They are copied to the stack first, as the queue's lock is
+ * held to append them.
+ */
+#define VIRT_SEND_SMALL		256
+#define VIRT_SEND_ROOM		SKB_WITH_OVERHEAD(PAGE_SIZE)
+
 static ssize_t virt_host_send(struct virt_sock *vsk, struct msghdr *msg,
 			      size_t len, bool more)
 {
@@ -174,12 +191,29 @@ static ssize_t virt_host_send(struct virt_sock *vsk, struct msghdr *msg,
 	size_t n = min_t(size_t, len, VIRT_MAX_SEND);
 	int err;
 
-	skb = alloc_skb(n, GFP_KERNEL);
-	if (!skb)
-		return -ENOMEM;
-	err = memcpy_from_msg(skb_put(skb, n), msg, n);
-	if (!err)
-		err = virt_conn_queue(vsk->tp_conn, 0, skb);
+	if (n <= VIRT_SEND_SMALL) {
+		u8 small[VIRT_SEND_SMALL];
+
+		if (memcpy_from_msg(small, msg, n))
+			return -EFAULT;
+		err = virt_conn_queue(vsk->tp_conn, 0, NULL, small, n);
+		if (err != -ENOSPC)
+			return err ?: n;
+		skb = alloc_skb(VIRT_SEND_ROOM, GFP_KERNEL);
+		if (!skb)
+			return -ENOMEM;
+		skb_put_data(skb, small, n);
+	} else {
+		skb = alloc_skb(n, GFP_KERNEL);
+		if (!skb)
+			return -ENOMEM;
+		err = memcpy_from_msg(skb_put(skb, n), msg, n);
+		if (err) {
+			kfree_skb(skb);
+			return err;
+		}
+	}
+	err = virt_conn_queue(vsk->tp_conn, 0, skb, NULL, 0);
 	if (err) {
 		kfree_skb(skb);
 		return err;
@@ -189,7 +223,7 @@ static ssize_t virt_host_send(struct virt_sock *vsk, struct msghdr *msg,
 
 static void virt_host_credit(struct virt_sock *vsk)
 {
-	virt_conn_queue(vsk->tp_conn, VIRT_PEND_CREDIT, NULL);
+	virt_conn_queue(vsk->tp_conn, VIRT_PEND_CREDIT, NULL, NULL, 0);
 }
 
 static void virt_host_shutdown(struct virt_sock *vsk, u8 how)
@@ -199,7 +233,7 @@ static void virt_host_shutdown(struct virt_sock *vsk, u8 how)
 	spin_lock(&conn->vm->lock);
 	conn->shut_flags |= how;
 	spin_unlock(&conn->vm->lock);
-	virt_conn_queue(conn, VIRT_PEND_SHUTDOWN, NULL);
+	virt_conn_queue(conn, VIRT_PEND_SHUTDOWN, NULL, NULL, 0);
 }
 
 /*

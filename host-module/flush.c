@@ -224,6 +224,46 @@ static void virt_fill_credit(struct virt_conn *conn, struct virt_desc *ev)
 }
 
 /*
+ * Fill one posted buffer with the data queued on @conn, from as many skbs
+ * as fit: small sends share a buffer and an event.  Returns the bytes
+ * written; *@bad if the guest's buffer could not be written (what was
+ * written before stands, the rest stays queued).
+ */
+static u32 virt_rx_pack(struct kvm_vcpu *vcpu, struct virt_vm *vm,
+			struct virt_conn *conn, const struct virt_rx_buf *buf,
+			bool *bad)
+{
+	u32 filled = 0;
+
+	while (filled < buf->len) {
+		struct sk_buff *skb;
+		u32 len;
+
+		spin_lock(&vm->lock);
+		skb = __skb_dequeue(&conn->txq);
+		spin_unlock(&vm->lock);
+		if (!skb)
+			break;
+		len = min_t(u32, skb->len - conn->tx_off, buf->len - filled);
+		*bad = kvm_vcpu_write_guest(vcpu, buf->gpa + filled,
+					    skb->data + conn->tx_off, len);
+		if (!*bad) {
+			filled += len;
+			conn->tx_off += len;
+		}
+		if (*bad || conn->tx_off < skb->len) {
+			spin_lock(&vm->lock);
+			__skb_queue_head(&conn->txq, skb);
+			spin_unlock(&vm->lock);
+			break;
+		}
+		conn->tx_off = 0;
+		kfree_skb(skb);
+	}
+	return filled;
+}
+
+/*
  * Data of @conn into the guest's posted buffers: at most @max events and
  * VIRT_FLUSH_QUANTUM bytes, so one busy connection cannot starve the others.
  * Returns the events written to @ev; sets *@starved if buffers ran out.
@@ -236,46 +276,35 @@ static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 
 	while (n < max && bytes < VIRT_FLUSH_QUANTUM) {
 		struct virt_rx_buf buf;
-		struct sk_buff *skb;
+		bool bad = false;
 		u32 len;
 
 		spin_lock(&vm->lock);
-		skb = skb_peek(&conn->txq) ? __skb_dequeue(&conn->txq) : NULL;
-		if (skb && !vm->rx_count) {
-			__skb_queue_head(&conn->txq, skb);
-			*starved = true;
-			skb = NULL;
-		}
-		if (skb) {
-			buf = vm->rx_bufs[vm->rx_head];
-			vm->rx_head = (vm->rx_head + 1) % VIRT_MAX_RX_BUFS;
-			vm->rx_count--;
-		}
-		spin_unlock(&vm->lock);
-		if (!skb)
-			break;
-
-		len = min_t(u32, skb->len - conn->tx_off, buf.len);
-		if (kvm_vcpu_write_guest(vcpu, buf.gpa, skb->data + conn->tx_off, len)) {
-			/* A bad buffer: drop it, keep the data for the next one. */
-			atomic64_inc(&vm->bad_descs);
-			len = 0;
-		} else {
-			ev[n++] = (struct virt_desc) {
-				.op = VIRT_OP_SEND, .addr = buf.gpa, .len = len,
-			};
-			virt_fill_credit(conn, &ev[n - 1]);
-			bytes += len;
-		}
-		conn->tx_off += len;
-		if (conn->tx_off < skb->len) {
-			spin_lock(&vm->lock);
-			__skb_queue_head(&conn->txq, skb);
+		if (skb_queue_empty(&conn->txq)) {
 			spin_unlock(&vm->lock);
-		} else {
-			conn->tx_off = 0;
-			kfree_skb(skb);
+			break;
 		}
+		if (!vm->rx_count) {
+			*starved = true;
+			spin_unlock(&vm->lock);
+			break;
+		}
+		buf = vm->rx_bufs[vm->rx_head];
+		vm->rx_head = (vm->rx_head + 1) % VIRT_MAX_RX_BUFS;
+		vm->rx_count--;
+		spin_unlock(&vm->lock);
+
+		len = virt_rx_pack(vcpu, vm, conn, &buf, &bad);
+		/* A bad buffer is dropped; its data goes into the next one. */
+		if (bad)
+			atomic64_inc(&vm->bad_descs);
+		if (!len)
+			continue;
+		ev[n++] = (struct virt_desc) {
+			.op = VIRT_OP_SEND, .addr = buf.gpa, .len = len,
+		};
+		virt_fill_credit(conn, &ev[n - 1]);
+		bytes += len;
 	}
 	atomic64_add(bytes, &vm->rx_bytes);
 	return n;
