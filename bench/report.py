@@ -4,7 +4,8 @@ table with the AF_VIRT ratios on stdout.
 
     bench/report.py RESULTS_DIR     (RESULTS_DIR/raw/*.json from sweep-host.py)
 
-Counts are the test host's KVM statistics over each run minus what the guest
+Throughput is the median of a point's repetitions.  Counts are the test
+host's KVM statistics over each run (all repetitions) minus what the guest
 does at rest over the same time (each run's "baseline"), per MiB moved
 (throughput runs) or per round trip (latency runs).  The uncorrected totals
 are kept in raw_exits_per_MiB.
@@ -13,6 +14,7 @@ import csv
 import json
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -52,29 +54,40 @@ def load(res):
         doc = json.loads(path.read_text())
         key = (doc["transport"], doc["direction"], doc["size"])
         row = rows.setdefault(key, {"transport": key[0], "direction": key[1], "size": key[2]})
-        if doc.get("perf") is None:
-            row["error"] = (row.get("error", "") + f"{doc['mode']}: {doc.get('error', doc['rc'])} ").strip()
+        reps = [r for r in doc["reps"] if r["perf"]]
+        if doc.get("error"):
+            row["error"] = (row.get("error", "") + f"{doc['mode']}: {doc['error']} ").strip()
+        if not reps:
             continue
-        end, c, base = doc["perf"]["end"], doc["counters"], doc["baseline"]
+        base = doc["baseline"]
         rest.append(base["kvm"].get("exits", 0) / base["seconds"])
+        ends = [r["perf"]["end"] for r in reps]
         guest_counts = doc["transport"] != "unix"  # the Unix runs never enter the guest
+
+        def count(stat):
+            return sum(corrected(r["counters"], base, stat) for r in reps)
+
         if doc["mode"] == "throughput":
-            mib = end["bytes"] / 2**20
-            row["throughput_MBps"] = end["throughput_MBps"]
+            # The median repetition's rate; counts over all repetitions.
+            row["throughput_MBps"] = statistics.median(e["throughput_MBps"] for e in ends)
+            mib = sum(e["bytes"] for e in ends) / 2**20
             if guest_counts and mib > 0:
                 for col, stat in COUNTS.items():
-                    row[f"{col}_per_MiB"] = corrected(c, base, stat) / mib
-                row["raw_exits_per_MiB"] = c["kvm"].get("exits", 0) / mib
-                if doc["transport"] == "virt" and c["vm"].get("flushes"):
-                    row["descs_per_flush"] = c["vm"]["tx_descs"] / c["vm"]["flushes"]
+                    row[f"{col}_per_MiB"] = count(stat) / mib
+                row["raw_exits_per_MiB"] = sum(r["counters"]["kvm"].get("exits", 0)
+                                               for r in reps) / mib
+                flushes = sum(r["counters"]["vm"].get("flushes", 0) for r in reps)
+                if doc["transport"] == "virt" and flushes:
+                    row["descs_per_flush"] = sum(r["counters"]["vm"]["tx_descs"]
+                                                 for r in reps) / flushes
         else:
-            lat = end["latency_us"]
+            lat = ends[0]["latency_us"]
             row["lat_p50_us"], row["lat_p99_us"] = lat["p50"], lat["p99"]
-            rts = end.get("round_trips") or 0
+            rts = sum(e.get("round_trips") or 0 for e in ends)
             if guest_counts and rts:
                 for col, stat in (("exits", "exits"), ("hypercalls", "hypercalls"),
                                   ("irqs", "irq_injections")):
-                    row[f"{col}_per_rt"] = corrected(c, base, stat) / rts
+                    row[f"{col}_per_rt"] = count(stat) / rts
     order = {t: i for i, t in enumerate(TRANSPORTS)}
     return rest, sorted(rows.values(), key=lambda r: (order[r["transport"]], r["direction"], r["size"]))
 

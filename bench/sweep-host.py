@@ -13,7 +13,9 @@ h2g = the host sends or starts each round trip.  The Unix socket runs have
 both ends in this test host (the ceiling of a same-machine transfer).
 
 Writes $TESTBED_OUT/raw/<transport>-<direction>-<size>-<mode>.json, one per
-run, each with the counters of the guest at rest measured in this boot.  Runs
+point: each repetition's virtsock-perf JSON and counters (throughput runs
+are repeated, see sweep_config.py), and the counters of the guest at rest
+measured in this boot.  Runs
 whose file exists already (copied in by bench/sweep.sh from an earlier boot
 whose test host crashed) are not repeated.
 """
@@ -93,6 +95,44 @@ def guest_cid():
     return row["cid"]
 
 
+def measure(args, seconds):
+    """One client run between counter snapshots."""
+    pre = snapshot()
+    try:
+        # A stalled transport (e1000 in this nest) must not stop the sweep:
+        # the run is recorded as failed.
+        p = subprocess.run(args, capture_output=True, text=True,
+                           timeout=seconds + cfg["run_grace"])
+        rc, stdout, stderr = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
+        if isinstance(stdout, bytes):
+            stdout, stderr = stdout.decode(), (stderr or b"").decode()
+    rep = {"rc": rc, "counters": delta(pre, snapshot()), "perf": None}
+    try:
+        rep["perf"] = json.loads(stdout) if rc == 0 else None
+    except json.JSONDecodeError:
+        rc = "bad-json"
+    if not rep["perf"]:
+        rep["error"] = f"({rc}) " + (stderr or stdout).strip()[-500:]
+    return rep
+
+
+def answers(uri, seconds=20):
+    """The server at URI answers a 1-byte round trip within SECONDS."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if subprocess.run([perf, "--client", uri, "--size", "1", "--mode", "latency",
+                               "--count", "1", "--interval", "0"], capture_output=True,
+                              timeout=10).returncode == 0:
+                return True
+        except subprocess.TimeoutExpired:
+            pass
+        time.sleep(2)
+    return False
+
+
 def main():
     transports = cfg["transports"]
     uris = {}
@@ -103,10 +143,9 @@ def main():
         servers.append(subprocess.Popen([perf, "--server", f"unix:{UNIX_PATH}"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         uris["unix"] = f"unix:{UNIX_PATH}"
-    guest_transports = [t for t in transports if t != "unix"]
-    if guest_transports:
-        wait_file(out / "signal.servers-up", 300)
-    for t in guest_transports:
+    # The guest boots in any case: measure nothing before it is up.
+    wait_file(out / "signal.servers-up", 300)
+    for t in transports:
         if t == "virt":
             uris[t] = f"virt:{guest_cid()}:5201"
         elif t == "vsock":
@@ -115,6 +154,7 @@ def main():
             uris[t] = f"tcp:{net_addr('virtio-net')}:5203"
         elif t == "e1000":
             uris[t] = f"tcp:{net_addr('e1000')}:5204"
+
     if "unix" in uris:
         for _ in range(100):
             if os.path.exists(UNIX_PATH):
@@ -130,47 +170,64 @@ def main():
     log(f"baseline: {base['kvm'].get('exits', 0) / base['seconds']:.0f} exits/s at rest")
 
     failures = 0
-    for mode in cfg["modes"]:
-        seconds = cfg["time"] if mode == "throughput" else cfg["latency_time"]
-        for t in transports:
+    # (transport, mode, direction) -> why its remaining runs are not made
+    down = {}
+    # Runs during which the guest died, one line per death (bench/sweep.sh
+    # keeps the list across boots): a second death and the run is given up.
+    crashed = (out / "crashed").read_text().split() if (out / "crashed").exists() else []
+    inflight = raw / ".inflight"
+    # One transport after another, the emulated e1000 last: when it hangs
+    # it can take the guest down, and a new boot then has only its runs left.
+    for t in sorted(transports, key=lambda t: t == "e1000"):
+        for mode in cfg["modes"]:
+            seconds = cfg["time"] if mode == "throughput" else cfg["latency_time"]
+            reps = cfg["repeat"] if mode == "throughput" else 1
             for direction in cfg["directions"]:
                 for size in cfg["sizes"]:
                     name = f"{t}-{direction}-{size}-{mode}"
                     if (raw / f"{name}.json").exists():
                         continue
+                    key = (t, mode, direction)
+                    if crashed.count(name) >= 2:
+                        down[key] = f"the guest died twice during {name}"
+                    if key in down:
+                        # (The emulated e1000 of this nest can hang for good.)
+                        doc = {"transport": t, "direction": direction, "size": size,
+                               "mode": mode, "uri": uris[t], "baseline": base, "reps": [],
+                               "error": f"not run: {down[key]}"}
+                        failures += 1
+                        log(f"{name}: {doc['error']}")
+                        (raw / f"{name}.json").write_text(json.dumps(doc, indent=1))
+                        continue
+                    inflight.write_text(name + "\n")
                     args = [perf, "--client", uris[t], "--size", str(size), "--mode", mode,
                             "--direction", "recv" if direction == "g2h" else "send",
                             "--time", str(seconds), "--interval", "0", "--json"]
-                    pre = snapshot()
-                    try:
-                        # A stalled transport (e1000 in this nest) must not
-                        # stop the sweep: the run is recorded as failed.
-                        p = subprocess.run(args, capture_output=True, text=True,
-                                           timeout=seconds + cfg["run_grace"])
-                        rc, stdout, stderr = p.returncode, p.stdout, p.stderr
-                    except subprocess.TimeoutExpired as e:
-                        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
-                        if isinstance(stdout, bytes):
-                            stdout, stderr = stdout.decode(), (stderr or b"").decode()
-                    d = delta(pre, snapshot())
                     doc = {"transport": t, "direction": direction, "size": size, "mode": mode,
-                           "uri": uris[t], "rc": rc, "counters": d, "baseline": base}
-                    try:
-                        doc["perf"] = json.loads(stdout) if rc == 0 else None
-                    except json.JSONDecodeError:
-                        doc["perf"], rc = None, "bad-json"
-                    if rc != 0:
+                           "uri": uris[t], "baseline": base,
+                           "reps": [measure(args, seconds) for _ in range(reps)]}
+                    done = [r for r in doc["reps"] if r["perf"]]
+                    if len(done) < reps:
                         failures += 1
-                        doc["error"] = (stderr or stdout).strip()[-500:]
-                        log(f"{name}: FAILED ({rc}): {doc['error']}")
+                        doc["error"] = next(r["error"] for r in doc["reps"] if not r["perf"])
+                        log(f"{name}: FAILED: {doc['error']}")
+                        if not answers(uris[t]):
+                            if not vm_row():
+                                # The guest died (this nest's emulation does
+                                # that now and then): sweep.sh boots it again.
+                                sys.exit(f"sweep-host: the guest is gone after {name}")
+                            down[key] = f"{t} stopped answering after {name}"
                     else:
-                        end = doc["perf"]["end"]
-                        what = (f"{end['throughput_MBps']:.1f} MB/s" if mode == "throughput"
-                                else f"p50 {end['latency_us']['p50']:.0f} us")
-                        log(f"{name}: {what}, {d['kvm'].get('exits', 0)} exits")
+                        ends = [r["perf"]["end"] for r in done]
+                        what = (" ".join(f"{e['throughput_MBps']:.1f}" for e in ends) + " MB/s"
+                                if mode == "throughput"
+                                else f"p50 {ends[0]['latency_us']['p50']:.0f} us")
+                        exits = sum(r["counters"]["kvm"].get("exits", 0) for r in done)
+                        log(f"{name}: {what}, {exits} exits")
                     tmp = raw / f".{name}.json"
                     tmp.write_text(json.dumps(doc, indent=1))
                     tmp.rename(raw / f"{name}.json")
+                    inflight.unlink()
     for s in servers:
         s.terminate()
     (out / "signal.done").touch()

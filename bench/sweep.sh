@@ -12,13 +12,14 @@ usage() {
 	cat <<USAGE
 usage: bench/sweep.sh [options]       (make bench BENCH_ARGS='...')
 
-  --quick              sizes 56,4K,64K, 0.5 s per run (what make demo runs)
+  --quick              sizes 56,4K,64K, one 0.5 s run each (make demo runs it)
   --sizes LIST         message sizes, e.g. 56,4K,1M (default: 56,128,256,512,
                        1K,2K,4K,8K,16K,64K,256K,1M)
   --transports LIST    of virt,vsock,virtio-net,e1000,unix (default: all)
   --directions LIST    of g2h,h2g (default: both)
   --modes LIST         of throughput,latency (default: both)
-  --time SECONDS       per throughput run (default 2)
+  --time SECONDS       per throughput run (default 1)
+  --repeat N           throughput runs per point, the median counts (default 3)
   --latency-time SEC   per latency run (default 1)
   --no-micro           skip the micro-benchmarks
   --out DIR            results directory (default bench/results/<date-time>,
@@ -28,15 +29,16 @@ USAGE
 
 sizes=56,128,256,512,1K,2K,4K,8K,16K,64K,256K,1M
 transports=virt,vsock,virtio-net,e1000,unix directions=g2h,h2g
-modes=throughput,latency tp_time=2 lat_time=1 micro=1 micro_time=0.2 out=
+modes=throughput,latency tp_time=1 repeat=3 lat_time=1 micro=1 micro_time=0.2 out=
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) sizes=56,4K,64K tp_time=0.5 lat_time=0.5 micro_time=0.05 ;;
+	--quick) sizes=56,4K,64K tp_time=0.5 repeat=1 lat_time=0.5 micro_time=0.05 ;;
 	--sizes) sizes=$2; shift ;;
 	--transports) transports=$2; shift ;;
 	--directions) directions=$2; shift ;;
 	--modes) modes=$2; shift ;;
 	--time) tp_time=$2; shift ;;
+	--repeat) repeat=$2; shift ;;
 	--latency-time) lat_time=$2; shift ;;
 	--no-micro) micro=0 ;;
 	--out) out=$2; shift ;;
@@ -50,33 +52,38 @@ stamp=$(date +%Y%m%d-%H%M%S)
 [ -n "$out" ] || out=$repo/bench/results/$stamp
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -rf "$out"/raw "$out"/testbed.*	# a new run: nothing carried over
+rm -rf "$out"/raw "$out"/testbed.* "$out"/crashed	# a new run: nothing carried over
 mkdir "$out/raw"
 # Checks the lists and writes the run's settings (bench/sweep_config.py).
 python3 "$repo/bench/sweep_config.py" --sizes "$sizes" --transports "$transports" \
 	--directions "$directions" --modes "$modes" --time "$tp_time" \
-	--latency-time "$lat_time" --out "$out/config.json" || exit 2
+	--latency-time "$lat_time" --repeat "$repeat" --out "$out/config.json" || exit 2
 expected=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"])' "$out/config.json")
 limit=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["time_limit"])' "$out/config.json")
 done_runs() { find "$out/raw" -name '*.json' | wc -l; }
+progress() { echo "$(done_runs) $(cat "$out/crashed" 2>/dev/null | wc -l)"; }
 
-# The emulated test host sometimes resets under load (TESTBED.md): boot it
-# again for the runs still missing, at most three boots in all.
+# The emulated test host or guest sometimes dies under load (TESTBED.md):
+# boot again for the runs still missing, as long as each boot gets further
+# (a run during which the guest died twice is given up), five boots at most.
 echo "bench: $expected runs; results in $out"
 host_cmd='bench/sweep-host.py; rc=$?; touch "$TESTBED_OUT/signal.done"; exit $rc'
-for boot in 1 2 3; do
+for boot in 1 2 3 4 5; do
 	tb=$out/testbed.$boot
 	mkdir -p "$tb/raw"
 	cp "$out/config.json" "$tb/bench-config.json"
 	cp "$out"/raw/*.json "$tb/raw/" 2>/dev/null || true
-	before=$(done_runs)
+	[ -f "$out/crashed" ] && cp "$out/crashed" "$tb/crashed"
+	before=$(progress)
 	rc=0
 	"$repo/vm-images/testbed" --net --vsock --timeout "$limit" --host-grace 30 \
 		--out "$tb" --host "$host_cmd" --guest bench/sweep-guest.sh || rc=$?
 	cp "$tb"/raw/*.json "$out/raw/" 2>/dev/null || true
+	# The run that was going when the test host or guest died.
+	[ -f "$tb/raw/.inflight" ] && cat "$tb/raw/.inflight" >>"$out/crashed"
 	[ "$rc" = 0 ] && [ "$(done_runs)" = "$expected" ] && break
 	echo "bench: test bed boot $boot failed (exit $rc, logs in $tb); $(done_runs) of $expected runs done" >&2
-	if [ "$(done_runs)" = "$before" ] || [ "$boot" = 3 ]; then
+	if [ "$(progress)" = "$before" ]; then
 		break
 	fi
 done

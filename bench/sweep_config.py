@@ -33,6 +33,7 @@ def main():
         ap.add_argument(opt, required=True)
     ap.add_argument("--time", type=float, required=True)
     ap.add_argument("--latency-time", type=float, required=True)
+    ap.add_argument("--repeat", type=int, required=True)
     a = ap.parse_args()
     try:
         cfg = {
@@ -46,13 +47,17 @@ def main():
         for opt, value in (("--time", a.time), ("--latency-time", a.latency_time)):
             if not 0.1 <= value <= 60:
                 raise ValueError(f"{opt} must be 0.1..60 seconds")
+        if not 1 <= a.repeat <= 9:
+            raise ValueError("--repeat must be 1..9")
     except ValueError as e:
         sys.exit(f"bench/sweep.sh: {e}")
-    cfg.update(time=a.time, latency_time=a.latency_time, baseline_seconds=3, run_grace=5)
+    cfg.update(time=a.time, latency_time=a.latency_time, repeat=a.repeat,
+               baseline_seconds=3, run_grace=5)
     runs = len(cfg["transports"]) * len(cfg["directions"]) * len(cfg["sizes"])
     cfg["runs"] = runs * len(cfg["modes"])
-    worst = runs * sum(a.time if m == "throughput" else a.latency_time for m in cfg["modes"]) \
-        + runs * len(cfg["modes"]) * cfg["run_grace"]
+    per_point = {"throughput": a.repeat * (a.time + cfg["run_grace"]),
+                 "latency": a.latency_time + cfg["run_grace"]}
+    worst = runs * sum(per_point[m] for m in cfg["modes"])
     # Boot and baseline, then every run at its own limit at worst.
     cfg["time_limit"] = int(math.ceil(240 + worst))
     with open(a.out, "w") as f:

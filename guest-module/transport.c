@@ -10,7 +10,9 @@
  *  - at once when a no-delay socket sends without MSG_MORE or cork, and for
  *    connect, shutdown and no-delay credit;
  *  - at once when a sender or receiver is about to sleep (socket core);
- *  - otherwise when nothing new was queued for flush_delay_us (hrtimer).
+ *  - otherwise flush_delay_us after the first descriptor that waits (an
+ *    hrtimer armed once, not per send: moving the first expiring timer
+ *    reprograms the timer hardware, a VM exit each time).
  * Flushes that keep a streaming sender going do not ask for an interrupt
  * (the host's credit updates would cost one each) but arm the idle deadline,
  * whose flush does; every other flush asks, so the host can always wake an
@@ -484,7 +486,7 @@ static void virt_kick(struct virt_guest *g, bool urgent)
 	} else if (virt_tx_pending(g) >= flush_batch) {
 		atomic64_inc(&g->flush_batch);
 		virt_flush(g, false);
-	} else {
+	} else if (!hrtimer_active(&g->flush_timer)) {
 		hrtimer_start(&g->flush_timer, ns_to_ktime(flush_delay_us * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL);
 	}
