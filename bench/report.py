@@ -56,7 +56,8 @@ def load(res):
         row = rows.setdefault(key, {"transport": key[0], "direction": key[1], "size": key[2]})
         reps = [r for r in doc["reps"] if r["perf"]]
         if doc.get("error"):
-            row["error"] = (row.get("error", "") + f"{doc['mode']}: {doc['error']} ").strip()
+            row["error"] = "; ".join(filter(None, [row.get("error"),
+                                                   f"{doc['mode']}: {doc['error']}"]))
         if not reps:
             continue
         base = doc["baseline"]
@@ -213,13 +214,13 @@ def micro_tables(res):
     if micro.exists():
         doc = json.loads(micro.read_text())
         md += ["### Micro-benchmarks (Google Benchmark, this machine)", "",
-               "| benchmark | ns/iteration | ns/descriptor | bytes/s |", "|---|---|---|---|"]
+               "| benchmark | ns/iteration | ns/descriptor | GB/s |", "|---|---|---|---|"]
         for b in doc["benchmarks"]:
             per_desc = b.get("per_desc")
             bps = b.get("bytes_per_second")
             md.append(f"| {b['name']} | {b['real_time']:.1f} | "
                       f"{per_desc * 1e9:.2f} |" if per_desc else f"| {b['name']} | {b['real_time']:.1f} | |")
-            md[-1] += f" {bps / 1e9:.2f} G |" if bps else " |"
+            md[-1] += f" {bps / 1e9:.2f} |" if bps else " |"
         md.append("")
     cg = res / "callgrind.json"
     if cg.exists():
