@@ -41,6 +41,18 @@ else
 	wait_signal demo-done 600
 fi
 '
-vm-images/testbed --guests 2 --host-grace 60 --host "$host_cmd" --guest "$guest_cmd"
+. vm-images/testbed-crash.sh
+# The emulated test host crashes now and then on its own (TESTBED.md): boot
+# it again then, saying why, as tests/e2e/run.sh does.
+out=$(mktemp -d /tmp/demo.XXXXXX)
+for attempt in 1 2 3; do
+	rc=0
+	vm-images/testbed --guests 2 --host-grace 60 --out "$out/$attempt" \
+		--host "$host_cmd" --guest "$guest_cmd" 2>&1 | tee "$out/$attempt.log" || rc=$?
+	[ "$rc" = 0 ] && break
+	reason=$(testbed_crash "$out/$attempt") || exit "$rc"
+	[ "$attempt" = 3 ] && exit "$rc"
+	echo "--- demo: $reason; booting the test bed again"
+done
 echo "--- demo: short sweep of all transports (make bench for the full one)"
 bench/sweep.sh --quick
