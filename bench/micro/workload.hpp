@@ -13,6 +13,8 @@ extern "C" {
 #include "validate.h"
 }
 
+#include "valid_hello.hpp"
+
 namespace virtbench {
 
 // 64 descriptors, every op, about one in four refused (by each kind of
@@ -48,17 +50,7 @@ inline std::vector<virt_desc> desc_mix()
 	return v;
 }
 
-inline virt_hello valid_hello()
-{
-	virt_hello h{};
-	h.magic = VIRT_HELLO_MAGIC;
-	h.guest_version = VIRT_ABI_VERSION;
-	h.guest_features = VIRT_F_KNOWN;
-	h.ring_gpa = 0x100000;
-	h.ring_entries = 256;
-	h.vector = 44;
-	return h;
-}
+using virttest::valid_hello;
 
 // A guest's memory holding just its ring at GPA 0, with both ends on it.
 struct RingPair {

@@ -8,33 +8,25 @@ extern "C" {
 #include "validate.h"
 }
 
+#include "valid_hello.hpp"
+
 namespace {
 
-virt_hello valid()
-{
-	virt_hello h{};
-	h.magic = VIRT_HELLO_MAGIC;
-	h.guest_version = VIRT_ABI_VERSION;
-	h.guest_features = VIRT_F_KNOWN;
-	h.ring_gpa = 0x100000;
-	h.ring_entries = 256;
-	h.vector = 44;
-	return h;
-}
+using virttest::valid_hello;
 
 TEST(HelloCheck, AcceptsAValidBlock)
 {
-	virt_hello h = valid();
+	virt_hello h = valid_hello();
 	EXPECT_EQ(virt_hello_check(&h), 0);
 	EXPECT_EQ(virt_hello_features(&h), VIRT_F_KNOWN);
 }
 
 TEST(HelloCheck, RejectsBadMagicAndReservedFields)
 {
-	virt_hello h = valid();
+	virt_hello h = valid_hello();
 	h.magic = 0;
 	EXPECT_EQ(virt_hello_check(&h), -EBADMSG);
-	h = valid();
+	h = valid_hello();
 	h.reserved0 = 1;
 	EXPECT_EQ(virt_hello_check(&h), -EBADMSG);
 }
@@ -42,7 +34,7 @@ TEST(HelloCheck, RejectsBadMagicAndReservedFields)
 TEST(HelloCheck, RejectsOtherVersions)
 {
 	for (uint32_t v : {0u, 2u, 0xffffffffu}) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.guest_version = v;
 		EXPECT_EQ(virt_hello_check(&h), -EPROTONOSUPPORT) << v;
 	}
@@ -51,12 +43,12 @@ TEST(HelloCheck, RejectsOtherVersions)
 TEST(HelloCheck, RejectsRingSizes)
 {
 	for (uint32_t n : {0u, 1u, 8u, 15u, 17u, 48u, 8192u, 0x80000000u, 0xffffffffu}) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.ring_entries = n;
 		EXPECT_EQ(virt_hello_check(&h), -EINVAL) << n;
 	}
 	for (uint32_t n : {16u, 32u, 1024u, 4096u}) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.ring_entries = n;
 		EXPECT_EQ(virt_hello_check(&h), 0) << n;
 	}
@@ -65,7 +57,7 @@ TEST(HelloCheck, RejectsRingSizes)
 TEST(HelloCheck, RejectsUnalignedRings)
 {
 	for (uint64_t gpa : {0x100040ull, 0x100001ull, 0x100800ull}) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.ring_gpa = gpa;
 		EXPECT_EQ(virt_hello_check(&h), -EINVAL) << gpa;
 	}
@@ -74,7 +66,7 @@ TEST(HelloCheck, RejectsUnalignedRings)
 TEST(HelloCheck, RejectsRingsPastTheAddressSpace)
 {
 	for (uint64_t gpa : {~0xfffull, 1ull << 52, (1ull << 52) - 0x1000}) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.ring_gpa = gpa;
 		EXPECT_EQ(virt_hello_check(&h), -EOVERFLOW) << std::hex << gpa;
 	}
@@ -82,7 +74,7 @@ TEST(HelloCheck, RejectsRingsPastTheAddressSpace)
 
 TEST(HelloCheck, RejectsExceptionVectorsOnlyWhenInterruptsAreWanted)
 {
-	virt_hello h = valid();
+	virt_hello h = valid_hello();
 	h.vector = 3;
 	EXPECT_EQ(virt_hello_check(&h), -EINVAL);
 	h.vector = 256;
@@ -93,7 +85,7 @@ TEST(HelloCheck, RejectsExceptionVectorsOnlyWhenInterruptsAreWanted)
 
 TEST(HelloCheck, GrantsOnlyKnownFeatures)
 {
-	virt_hello h = valid();
+	virt_hello h = valid_hello();
 	h.guest_features = ~0ull;
 	EXPECT_EQ(virt_hello_check(&h), 0);
 	EXPECT_EQ(virt_hello_features(&h), VIRT_F_KNOWN);
@@ -103,7 +95,7 @@ TEST(HelloCheck, GrantsOnlyKnownFeatures)
 TEST(HelloCheck, RingMayEndExactlyAtTheAddressLimit)
 {
 	for (uint32_t n = VIRT_RING_MIN_ENTRIES; n <= VIRT_RING_MAX_ENTRIES; n *= 2) {
-		virt_hello h = valid();
+		virt_hello h = valid_hello();
 		h.ring_entries = n;
 		h.ring_gpa = (1ull << 52) - virt_ring_bytes(n);
 		EXPECT_EQ(virt_hello_check(&h), 0) << n;
