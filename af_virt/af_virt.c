@@ -286,6 +286,23 @@ out:
 	return err;
 }
 
+/*
+ * One sleep of a blocking call that owns @sk and prepared @wait: @sk is
+ * released while asleep, for at most *@timeout, which is updated.  0 when
+ * woken (@wait prepared again), or the errno of a pending signal.
+ */
+static int virt_sleep(struct sock *sk, struct wait_queue_entry *wait,
+		      long *timeout)
+{
+	release_sock(sk);
+	*timeout = schedule_timeout(*timeout);
+	lock_sock(sk);
+	if (signal_pending(current))
+		return sock_intr_errno(*timeout);
+	prepare_to_wait(sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+	return 0;
+}
+
 static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 			int flags)
 {
@@ -357,13 +374,9 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 		timeout = min_t(long, timeout, sock_sndtimeo(sk, false));
 	prepare_to_wait(sk_sleep(sk), &wait, TASK_INTERRUPTIBLE);
 	while (sk->sk_state == TCP_SYN_SENT && !sk->sk_err) {
-		release_sock(sk);
-		timeout = schedule_timeout(timeout);
-		lock_sock(sk);
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeout);
+		err = virt_sleep(sk, &wait, &timeout);
+		if (err)
 			goto out_wait;
-		}
 		if (!timeout && sk->sk_state == TCP_SYN_SENT) {
 			err = -ETIMEDOUT;
 			sk->sk_state = TCP_CLOSE;
@@ -372,7 +385,6 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 				virt_tp->release(vsk, true);
 			goto out_wait;
 		}
-		prepare_to_wait(sk_sleep(sk), &wait, TASK_INTERRUPTIBLE);
 	}
 	if (sk->sk_err) {
 		err = -sk->sk_err;
@@ -430,18 +442,13 @@ static int virt_accept(struct socket *sock, struct socket *newsock, int flags,
 			err = -EAGAIN;
 			break;
 		}
-		release_sock(listener);
-		timeout = schedule_timeout(timeout);
-		lock_sock(listener);
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeout);
+		err = virt_sleep(listener, &wait, &timeout);
+		if (err)
 			break;
-		}
 		if (listener->sk_state != TCP_LISTEN) {
 			err = -EINVAL;
 			break;
 		}
-		prepare_to_wait(sk_sleep(listener), &wait, TASK_INTERRUPTIBLE);
 	}
 	finish_wait(sk_sleep(listener), &wait);
 	if (child) {
@@ -672,18 +679,13 @@ static int virt_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			virt_tp->flush(vsk);
 			if (READ_ONCE(vsk->rx_bytes))
 				break;
-			release_sock(sk);
-			timeout = schedule_timeout(timeout);
-			lock_sock(sk);
-			if (signal_pending(current)) {
-				err = sock_intr_errno(timeout);
+			err = virt_sleep(sk, &wait, &timeout);
+			if (err)
 				break;
-			}
 			if (!timeout) {
 				err = -EAGAIN;
 				break;
 			}
-			prepare_to_wait(sk_sleep(sk), &wait, TASK_INTERRUPTIBLE);
 		}
 		finish_wait(sk_sleep(sk), &wait);
 		if (err && !READ_ONCE(vsk->rx_bytes))
