@@ -9,9 +9,9 @@
 testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 	local out=$1 i
 	# Stack frames of our code look like "virt_flush+0x12/0x340 [virtsocket_host]".
-	if grep -qE "Kernel panic|stack guard page was hit|soft lockup" "$out/host.console" 2>/dev/null &&
+	if grep -qE "Kernel panic|stack guard page was hit|soft lockup|rcu_preempt detected stalls" "$out/host.console" 2>/dev/null &&
 	   ! grep -qE '(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket' "$out/host.console"; then
-		echo "the test host's kernel crashed or locked up outside virtsocket: $(grep -m1 -oE 'BUG: .*|Kernel panic.*' "$out/host.console")"
+		echo "the test host's kernel crashed or locked up outside virtsocket: $(grep -m1 -oE 'BUG: .*|Kernel panic.*|rcu: INFO: .*' "$out/host.console")"
 		return 0
 	fi
 	# Reset with no word from its kernel: a triple fault in the emulator.
