@@ -128,12 +128,14 @@ static void virt_tx_drain_overflow(struct virt_guest *g)
 	spin_unlock_bh(&g->tx_lock);
 }
 
-static void virt_rx_free(struct virt_guest *g, u32 i)
+/* Buffer @i can be posted again; @lent if an skb held it until now. */
+static void virt_rx_free(struct virt_guest *g, u32 i, bool lent)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&g->rx_lock, flags);
 	g->rx_free[g->rx_nfree++] = i;
+	g->rx_lent -= lent;
 	spin_unlock_irqrestore(&g->rx_lock, flags);
 }
 
@@ -177,7 +179,7 @@ static void virt_tx_reclaim(struct virt_guest *g)
 		kfree(g->tx_buf[slot]);
 		g->tx_buf[slot] = NULL;
 		if (status && rxbuf >= 0 && __test_and_clear_bit(rxbuf, g->rx_posted))
-			virt_rx_free(g, rxbuf);
+			virt_rx_free(g, rxbuf, false);
 		g->tx_done++;
 		/* A reset carries our own reason in status, not the host's. */
 		if (status && d->conn && d->op != VIRT_OP_RX_POST &&
@@ -236,13 +238,8 @@ static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
 /* The reader is done with a lent buffer: it can be posted again. */
 static void virt_rx_skb_destruct(struct sk_buff *skb)
 {
-	struct virt_guest *g = &virt_guest;
-	unsigned long flags;
-
-	spin_lock_irqsave(&g->rx_lock, flags);
-	g->rx_free[g->rx_nfree++] = page_private(skb_frag_page(&skb_shinfo(skb)->frags[0]));
-	g->rx_lent--;
-	spin_unlock_irqrestore(&g->rx_lock, flags);
+	virt_rx_free(&virt_guest,
+		     page_private(skb_frag_page(&skb_shinfo(skb)->frags[0])), true);
 }
 
 static struct page *virt_rx_page_alloc(u32 i)
@@ -281,10 +278,7 @@ static struct sk_buff *virt_rx_skb(struct virt_guest *g, u32 i, u32 len)
 		}
 	}
 	if (!skb) {
-		spin_lock_irq(&g->rx_lock);
-		g->rx_free[g->rx_nfree++] = i;
-		g->rx_lent -= lend;
-		spin_unlock_irq(&g->rx_lock);
+		virt_rx_free(g, i, lend);
 		return NULL;
 	}
 	if (lend) {
@@ -293,7 +287,7 @@ static struct sk_buff *virt_rx_skb(struct virt_guest *g, u32 i, u32 len)
 	} else {
 		g->rx_pages[i] = fresh;	/* the skb takes the pool's reference */
 		atomic64_inc(&g->rx_replaced);
-		virt_rx_free(g, i);
+		virt_rx_free(g, i, false);
 	}
 	skb_add_rx_frag(skb, 0, page, 0, len, PAGE_SIZE);
 	return skb;
@@ -327,7 +321,7 @@ static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 		return;
 	}
 	if (!vsk) {
-		virt_rx_free(g, i);	/* the buffer is ours again */
+		virt_rx_free(g, i, false);	/* the buffer is ours again */
 		return;
 	}
 	skb = virt_rx_skb(g, i, ev->len);
