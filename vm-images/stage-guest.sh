@@ -47,6 +47,12 @@ elif [ "$TB_GUEST_MODULE" = 1 ] &&
 	dmesg | grep virtsocket >>"$out/$name.log"
 	rc=1
 else
+	# Where the kernel and our module are, to place a triple fault's RIP
+	# (vm-images/testbed-crash.sh: guest_shutdowns).
+	{
+		echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
+		awk '$1 == "virtsocket_guest" { print $1, $6, $2 }' /proc/modules
+	} >"$out/$name.text" 2>/dev/null
 	(cd "$TB_REPO" && exec bash -c "$TB_GUEST_CMD") >>"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 fi

@@ -1,13 +1,14 @@
 #!/bin/bash
 # testbed_crash, for tests/e2e/run.sh and vm-images/demo.sh, which boot the
-# test bed again when it says so.  $OUTDIR.log is the test bed's own output.
+# test bed again when it says so ($OUTDIR.log is the test bed's own output),
+# and guest_shutdowns, which vm-images/testbed prints when a guest vanished.
 
 # A failure that our code cannot have caused: the emulated test host
 # (QEMU TCG with nested SVM) crashed with no virtsocket code on the stack, or a
 # guest died while booting, before its stage script (and our module) ran.
 # Such runs are retried; the reason is printed and counted.
 testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
-	local out=$1 i
+	local out=$1 i ended
 	# Stack frames of our code look like "virt_flush+0x12/0x340 [virtsocket_host]".
 	if grep -qE "Kernel panic|stack guard page was hit|soft lockup|rcu_preempt detected stalls" "$out/host.console" 2>/dev/null &&
 	   ! grep -qE '(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket' "$out/host.console"; then
@@ -21,11 +22,49 @@ testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 		echo "the test host reset without a kernel message, before finishing"
 		return 0
 	fi
-	for i in $(sed -n 's/^guest\([0-9]*\)_qemu_rc .*/\1/p' "$out/times" 2>/dev/null); do
+	# Guests whose QEMU ended, by index.
+	ended=$(sed -n 's/^guest\([0-9]*\)_qemu_rc .*/\1/p' "$out/times" 2>/dev/null)
+	for i in $ended; do
 		if ! grep -q "^guest${i}_stage_uptime " "$out/times"; then
 			echo "guest$i died while booting, before virtsocket was loaded"
 			return 0
 		fi
 	done
+	# A guest triple-faulted with no kernel message, outside our module: seen
+	# in this nest while a guest takes a timer interrupt just after enabling
+	# interrupts (kernel +0xa59b99, _raw_spin_unlock_irqrestore).
+	if [ -s "$out/host.guest-shutdowns" ] && ! guest_shutdowns "$out" | grep -qv '(kernel +'; then
+		for i in $ended; do
+			[ -e "$out/guest$i.rc" ] || [ -s "$out/guest$i.console" ] && continue
+			echo "guest$i triple-faulted outside virtsocket: $(guest_shutdowns "$out" | head -1)"
+			return 0
+		done
+	fi
 	return 1
+}
+
+# The triple faults (SHUTDOWN exits) the test host's KVM recorded
+# (vm-images/stage-host.sh), placed with the guests' own address lists
+# (stage-guest.sh writes guestN.text: kernel text, virtsocket_guest module).
+guest_shutdowns() { # guest_shutdowns OUT
+	local out=$1 line rip info f name start end where
+	[ -s "$out/host.guest-shutdowns" ] || return 0
+	while read -r line; do
+		rip=$(grep -oE 'rip 0x[0-9a-f]+' <<<"$line") rip=${rip#rip }
+		info=$(grep -oE 'intr_info 0x[0-9a-f]+' <<<"$line") info=${info#intr_info }
+		where="at RIP $rip, which no guest's address list places"
+		for f in "$out"/guest*.text; do
+			[ -f "$f" ] || continue
+			while read -r name start end; do
+				[ "$name" = virtsocket_guest ] && end=$((start + end))
+				[ -n "$start" ] && [ -n "$end" ] || continue
+				[ $((rip >= start && rip < end)) = 1 ] &&
+					where="in $(basename "$f" .text) ($name +$(printf '%#x' $((rip - start))))"
+			done <"$f"
+		done
+		if [ $((info & 0x80000000)) != 0 ]; then
+			where="$where, delivering vector $(printf '%#x' $((info & 0xff)))"
+		fi
+		echo "triple fault $where"
+	done <"$out/host.guest-shutdowns"
 }
