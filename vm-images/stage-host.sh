@@ -76,15 +76,52 @@ fi
 
 # Guests: one QEMU each.  Each boots once the previous one runs its stage
 # script: nested SVM under TCG has crashed with several guests booting at once.
+# This nest also hangs a guest's boot now and then (5-10 s is usual): one not
+# up within 60 s is stopped, which fails the run.
+booted() { grep -q "^guest$1_stage_uptime " "$out/times"; }
+stop_guest() { # stop_guest IDX: through run-guest.sh's timeout, and so QEMU
+	echo stopped >"$out/guest$1.rc"
+	pkill -TERM -P "${pids[$1 - 1]}"
+}
 pids=()
 for i in $(seq 1 "$TB_GUESTS"); do
 	"$TB_REPO/vm-images/run-guest.sh" "$i" &
 	pids+=($!)
-	for _ in $(seq 1 300); do
-		grep -q "^guest${i}_stage_uptime " "$out/times" && break
+	# (Timed by the clock: a loop of forks runs slow on this emulated CPU.)
+	deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
+		booted "$i" && break
 		kill -0 "${pids[-1]}" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.2
 	done
+	if ! booted "$i" && kill -0 "${pids[-1]}" 2>/dev/null; then
+		echo "testbed: guest$i did not boot within 60 s; stopped it" >>"$out/host-setup.log"
+		stop_guest "$i"
+	fi
+done
+# A guest that ended without recording its status died: the run has failed,
+# so the others and the host command are stopped rather than left to wait
+# out their time limits for it.
+grace=$TB_HOST_GRACE
+while :; do
+	running=() dead=
+	for i in $(seq 1 "$TB_GUESTS"); do
+		if kill -0 "${pids[i - 1]}" 2>/dev/null; then
+			running+=("$i")
+		elif [ ! -e "$out/guest$i.rc" ]; then
+			dead=guest$i
+		fi
+	done
+	[ ${#running[@]} = 0 ] && [ -z "$dead" ] && break
+	if [ -n "$dead" ]; then
+		echo "testbed: $dead ended without an exit status; stopping the rest of the run" >>"$out/host-setup.log"
+		for i in "${running[@]}"; do
+			stop_guest "$i"
+		done
+		grace=2
+		break
+	fi
+	sleep 0.5
 done
 for p in "${pids[@]}"; do
 	wait "$p"
@@ -92,7 +129,8 @@ done
 
 if [ -n "$host_pid" ]; then
 	# Give the host command a moment to finish on its own, then stop it.
-	for _ in $(seq 1 $((TB_HOST_GRACE * 10))); do
+	deadline=$((SECONDS + grace))
+	while [ $SECONDS -lt $deadline ]; do
 		kill -0 "$host_pid" 2>/dev/null || break
 		sleep 0.1
 	done
