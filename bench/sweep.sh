@@ -58,8 +58,9 @@ mkdir "$out/raw"
 python3 "$repo/bench/sweep_config.py" --sizes "$sizes" --transports "$transports" \
 	--directions "$directions" --modes "$modes" --time "$tp_time" \
 	--latency-time "$lat_time" --repeat "$repeat" --out "$out/config.json" || exit 2
-expected=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"])' "$out/config.json")
-limit=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["time_limit"])' "$out/config.json")
+read -r expected limit < <(python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["runs"], c["time_limit"])' "$out/config.json")
 done_runs() { find "$out/raw" -name '*.json' | wc -l; }
 progress() { echo "$(done_runs) $(cat "$out/crashed" 2>/dev/null | wc -l)"; }
 
