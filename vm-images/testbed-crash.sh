@@ -18,7 +18,7 @@ testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 	# Reset with no word from its kernel: a triple fault in the emulator.
 	if [ ! -e "$out/host.dmesg" ] && [ -s "$out/host.console" ] &&
 	   ! grep -qE 'Call Trace|BUG|Oops|Kernel panic|virtsocket' "$out/host.console" &&
-	   ! grep -q 'time limit' "$out.log"; then
+	   ! grep -qs 'time limit' "$out.log"; then
 		echo "the test host reset without a kernel message, before finishing"
 		return 0
 	fi
