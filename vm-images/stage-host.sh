@@ -14,6 +14,7 @@ export TESTBED_OUT TESTBED_ROLE=host HOME=/root
 out=$TESTBED_OUT
 echo "host_stage_uptime $(cut -d' ' -f1 /proc/uptime)" >>"$out/times"
 
+trace=/sys/kernel/debug/tracing	# guest SHUTDOWN exits, see below
 finish() {
 	grep -v '^#' "$trace/trace" >"$out/host.guest-shutdowns" 2>/dev/null
 	[ -s "$out/host.guest-shutdowns" ] || rm -f "$out/host.guest-shutdowns"
@@ -45,7 +46,6 @@ fi
 [ -c /dev/kvm ] || step "checking /dev/kvm" false
 # A guest that resets with nothing on its console hit a triple fault: KVM
 # sees a SHUTDOWN exit (SVM 0x7f, VMX 2); keep where the guest was.
-trace=/sys/kernel/debug/tracing
 echo '(isa == 2 && exit_reason == 127) || (isa == 1 && exit_reason == 2)' \
 	>"$trace/events/kvm/kvm_exit/filter" &&
 	echo 1 >"$trace/events/kvm/kvm_exit/enable" ||

@@ -4,8 +4,9 @@
 # and guest_shutdowns, which vm-images/testbed prints when a guest vanished.
 
 # A failure that our code cannot have caused: the emulated test host
-# (QEMU TCG with nested SVM) crashed with no virtsocket code on the stack, or a
-# guest died while booting, before its stage script (and our module) ran.
+# (QEMU TCG with nested SVM) crashed with no virtsocket code on the stack, a
+# guest died while booting, before its stage script (and our module) ran, or
+# a guest triple-faulted outside our module without a word.
 # Such runs are retried; the reason is printed and counted.
 testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 	local out=$1 i ended
