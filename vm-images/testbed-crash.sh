@@ -9,7 +9,7 @@
 # a guest triple-faulted outside our module without a word.
 # Such runs are retried; the reason is printed and counted.
 testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
-	local out=$1 i ended
+	local out=$1 i ended faults
 	# Stack frames of our code look like "virt_flush+0x12/0x340 [virtsocket_host]".
 	if grep -qE "Kernel panic|stack guard page was hit|soft lockup|rcu_preempt detected stalls" "$out/host.console" 2>/dev/null &&
 	   ! grep -qE '(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket' "$out/host.console"; then
@@ -34,10 +34,11 @@ testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 	# A guest triple-faulted with no kernel message, outside our module: seen
 	# in this nest while a guest takes a timer interrupt just after enabling
 	# interrupts (kernel +0xa59b99, _raw_spin_unlock_irqrestore).
-	if [ -s "$out/host.guest-shutdowns" ] && ! guest_shutdowns "$out" | grep -qv '(kernel +'; then
+	faults=$(guest_shutdowns "$out")
+	if [ -n "$faults" ] && ! grep -qv '(kernel +' <<<"$faults"; then
 		for i in $ended; do
 			[ -e "$out/guest$i.rc" ] || [ -s "$out/guest$i.console" ] && continue
-			echo "guest$i triple-faulted outside virtsocket: $(guest_shutdowns "$out" | head -1)"
+			echo "guest$i triple-faulted outside virtsocket: $(head -1 <<<"$faults")"
 			return 0
 		done
 	fi
