@@ -33,7 +33,7 @@ timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \
 	-machine q35,accel=kvm -cpu "$TB_GUEST_CPU" -smp "$TB_GUEST_CPUS" -m "$TB_GUEST_MEM" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "/boot/vmlinuz-$TB_RELEASE" -initrd "$TB_INITRD" \
-	-append "console=ttyS0 loglevel=$TB_LOGLEVEL mitigations=off panic=-1 tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out" \
+	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1 tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \

@@ -5,14 +5,17 @@
 
 # A failure that our code cannot have caused: the emulated test host
 # (QEMU TCG with nested SVM) crashed with no virtsocket code on the stack, a
-# guest died while booting, before its stage script (and our module) ran, or
-# a guest triple-faulted outside our module without a word.
+# guest died while booting, before its stage script (and our module) ran, a
+# guest triple-faulted outside our module without a kernel error, or a guest
+# vCPU stopped taking interrupts as the test host's do.
 # Such runs are retried; the reason is printed and counted.
 testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
-	local out=$1 i ended faults
+	local out=$1 i f ended faults
 	# Stack frames of our code look like "virt_flush+0x12/0x340 [virtsocket_host]".
+	local our_frames='(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket'
+	local kernel_errors='(^|[^A-Za-z_])(BUG|WARNING)([^A-Za-z_]|$)|Oops|general protection|Call Trace|Kernel panic'
 	if grep -qE "Kernel panic|stack guard page was hit|soft lockup|rcu_preempt detected stalls" "$out/host.console" 2>/dev/null &&
-	   ! grep -qE '(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket' "$out/host.console"; then
+	   ! grep -qE "$our_frames" "$out/host.console"; then
 		echo "the test host's kernel crashed or locked up outside virtsocket: $(grep -m1 -oE 'BUG: .*|Kernel panic.*|rcu: INFO: .*' "$out/host.console")"
 		return 0
 	fi
@@ -31,17 +34,30 @@ testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
 			return 0
 		fi
 	done
-	# A guest triple-faulted with no kernel message, outside our module: seen
+	# A guest triple-faulted with no kernel error, outside our module: seen
 	# in this nest while a guest takes a timer interrupt just after enabling
 	# interrupts (kernel +0xa59b99, _raw_spin_unlock_irqrestore).
 	faults=$(guest_shutdowns "$out")
 	if [ -n "$faults" ] && ! grep -qv '(kernel +' <<<"$faults"; then
 		for i in $ended; do
-			[ -e "$out/guest$i.rc" ] || [ -s "$out/guest$i.console" ] && continue
+			[ -e "$out/guest$i.rc" ] && continue
+			grep -qE "$kernel_errors" "$out/guest$i.console" 2>/dev/null && continue
 			echo "guest$i triple-faulted outside virtsocket: $(head -1 <<<"$faults")"
 			return 0
 		done
 	fi
+	# A guest vCPU that stopped taking interrupts, as the test host's do: RCU
+	# saw every CPU's quiescent state, yet its grace-period kthread, runnable,
+	# never ran (a CPU spinning with interrupts off in our code would have
+	# held up a quiescent state instead); none of our code on the stacks.
+	for f in "$out"/guest*.console; do
+		[ -f "$f" ] || continue
+		if grep -q 'All QSes seen' "$f" && grep -q 'rcu_preempt kthread starved' "$f" &&
+		   ! grep -qE "$our_frames" "$f"; then
+			echo "$(basename "$f" .console): a vCPU stopped taking interrupts (RCU grace-period kthread starved, all quiescent states seen)"
+			return 0
+		fi
+	done
 	return 1
 }
 
