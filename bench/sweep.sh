@@ -65,10 +65,12 @@ done_runs() { find "$out/raw" -name '*.json' | wc -l; }
 progress() { echo "$(done_runs) $(cat "$out/crashed" 2>/dev/null | wc -l)"; }
 
 # The emulated test host or guest sometimes dies under load (TESTBED.md):
-# boot again for the runs still missing, as long as each boot gets further
-# (a run during which the guest died twice is given up), five boots at most.
+# boot again for the runs still missing (a run during which the guest died
+# twice is given up), five boots at most, until two boots in a row get no
+# further (the nest also wedges a test host before its first run).
 echo "bench: $expected runs; results in $out"
 host_cmd='bench/sweep-host.py; rc=$?; touch "$TESTBED_OUT/signal.done"; exit $rc'
+stuck=0
 for boot in 1 2 3 4 5; do
 	tb=$out/testbed.$boot
 	mkdir -p "$tb/raw"
@@ -90,7 +92,10 @@ for boot in 1 2 3 4 5; do
 	fi
 	echo "bench: test bed boot $boot failed (exit $rc, logs in $tb); $(done_runs) of $expected runs done" >&2
 	if [ "$(progress)" = "$before" ]; then
-		break
+		stuck=$((stuck + 1))
+		[ "$stuck" = 2 ] && break
+	else
+		stuck=0
 	fi
 done
 if [ "$micro" = 1 ]; then
