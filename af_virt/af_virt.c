@@ -159,7 +159,26 @@ static u32 virt_buf_alloc(struct sock *sk)
 	return clamp_t(u32, READ_ONCE(sk->sk_rcvbuf), 4096, VIRT_MAX_BUF_SIZE);
 }
 
-static void virt_release_sock(struct sock *sk);
+static void virt_release_sock(struct sock *sk, int subclass);
+
+/* A new connection: no data either way yet, credit from SO_RCVBUF. */
+static void virt_reset_counters(struct virt_sock *vsk)
+{
+	struct sock *sk = &vsk->sk;
+
+	spin_lock_bh(&vsk->lock);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	vsk->rx_bytes = 0;
+	vsk->rx_off = 0;
+	vsk->fwd_cnt = 0;
+	vsk->last_fwd_cnt = 0;
+	vsk->tx_cnt = 0;
+	vsk->peer_fwd_cnt = 0;
+	vsk->peer_buf_alloc = 0;
+	vsk->buf_alloc = virt_buf_alloc(sk);
+	vsk->rx_limit = vsk->buf_alloc;
+	spin_unlock_bh(&vsk->lock);
+}
 
 static void virt_drop_listener_children(struct sock *listener)
 {
@@ -171,15 +190,16 @@ static void virt_drop_listener_children(struct sock *listener)
 		sk_acceptq_removed(listener);
 		child->listener = NULL;
 		sock_put(listener);
-		virt_release_sock(&child->sk);
+		/* A child's lock nests inside its listener's. */
+		virt_release_sock(&child->sk, SINGLE_DEPTH_NESTING);
 	}
 }
 
-static void virt_release_sock(struct sock *sk)
+static void virt_release_sock(struct sock *sk, int subclass)
 {
 	struct virt_sock *vsk = virt_sk(sk);
 
-	lock_sock(sk);
+	lock_sock_nested(sk, subclass);
 	if (sk->sk_state == TCP_LISTEN)
 		virt_drop_listener_children(sk);
 	if (vsk->tp_conn)
@@ -203,7 +223,7 @@ static int virt_release(struct socket *sock)
 
 	if (!sk)
 		return 0;
-	virt_release_sock(sk);
+	virt_release_sock(sk, 0);
 	sock->sk = NULL;
 	sock->state = SS_FREE;
 	return 0;
@@ -241,6 +261,9 @@ static int virt_bind(struct socket *sock, struct sockaddr *addr, int len)
 	cid = virt_tp->local_cid();
 	if (a->svirt_cid != VIRT_CID_ANY && a->svirt_cid != cid)
 		return -EADDRNOTAVAIL;
+	/* As AF_VSOCK and TCP: a peer trusts a low port to be a service's. */
+	if (a->svirt_port < VIRT_PORT_FIRST_EPHEMERAL && !capable(CAP_NET_BIND_SERVICE))
+		return -EACCES;
 	lock_sock(sk);
 	if (sock->state != SS_UNCONNECTED)
 		err = -EINVAL;
@@ -303,6 +326,24 @@ static int virt_sleep(struct sock *sk, struct wait_queue_entry *wait,
 	return 0;
 }
 
+/*
+ * The connect timed out, unless the peer's answer came first: the state
+ * moves under vsk->lock, as virt_core_connected() moves it, so a late
+ * answer cannot establish a socket that already gave its connection up.
+ */
+static bool virt_connect_timed_out(struct virt_sock *vsk)
+{
+	struct sock *sk = &vsk->sk;
+	bool timed_out;
+
+	spin_lock_bh(&vsk->lock);
+	timed_out = sk->sk_state == TCP_SYN_SENT;
+	if (timed_out)
+		sk->sk_state = TCP_CLOSE;
+	spin_unlock_bh(&vsk->lock);
+	return timed_out;
+}
+
 static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 			int flags)
 {
@@ -350,7 +391,7 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 			virt_tp->release(vsk, true);
 		vsk->local.svirt_cid = virt_tp->local_cid();
 		vsk->remote = *a;
-		vsk->buf_alloc = virt_buf_alloc(sk);
+		virt_reset_counters(vsk);
 		vsk->peer_shutdown = 0;
 		sk->sk_state = TCP_SYN_SENT;
 		sk->sk_err = 0;
@@ -377,9 +418,8 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 		err = virt_sleep(sk, &wait, &timeout);
 		if (err)
 			goto out_wait;
-		if (!timeout && sk->sk_state == TCP_SYN_SENT) {
+		if (!timeout && virt_connect_timed_out(vsk)) {
 			err = -ETIMEDOUT;
-			sk->sk_state = TCP_CLOSE;
 			sock->state = SS_UNCONNECTED;
 			if (vsk->tp_conn)
 				virt_tp->release(vsk, true);
@@ -465,13 +505,25 @@ out:
 
 /* ---- Data ----------------------------------------------------------------- */
 
+/*
+ * What we may send now.  Bytes sent and not yet read by the peer stay
+ * within the peer's credit and within our SO_SNDBUF (the send buffer holds
+ * what is unacknowledged, as TCP's does).  A transport that keeps data
+ * queued (the host's) also charges it to the socket, so a peer claiming to
+ * have read what it never got cannot grow that queue past SO_SNDBUF.
+ */
 u32 virt_core_tx_space(struct virt_sock *vsk)
 {
-	s64 space;
+	struct sock *sk = &vsk->sk;
+	s64 sndbuf = READ_ONCE(sk->sk_sndbuf), space;
+	u32 unacked;
 
 	spin_lock_bh(&vsk->lock);
-	space = (s64)vsk->peer_buf_alloc - (u32)(vsk->tx_cnt - vsk->peer_fwd_cnt);
+	/* Negative while a send the peer already read is being counted. */
+	unacked = max_t(s32, vsk->tx_cnt - vsk->peer_fwd_cnt, 0);
+	space = min_t(s64, vsk->peer_buf_alloc, sndbuf) - unacked;
 	spin_unlock_bh(&vsk->lock);
+	space = min(space, sndbuf - sk_wmem_alloc_get(sk));
 	return space > 0 ? space : 0;
 }
 
@@ -507,7 +559,7 @@ static int virt_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		err = -EPIPE;
 		goto out_pipe;
 	}
-	if (sk->sk_state != TCP_ESTABLISHED) {
+	if (sk->sk_state != TCP_ESTABLISHED || !vsk->tp_conn) {
 		err = sk->sk_state == TCP_CLOSING ? -EPIPE : -ENOTCONN;
 		goto out_pipe;
 	}
@@ -645,7 +697,7 @@ static int virt_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 {
 	struct sock *sk = sock->sk;
 	struct virt_sock *vsk = virt_sk(sk);
-	DEFINE_WAIT(wait);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	size_t copied = 0, target;
 	long timeout;
 	int err = 0;
@@ -669,7 +721,12 @@ static int virt_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		 * Copy what is there and sleep only when nothing is: the
 		 * sender's credit (our buffer) may be smaller than @target.
 		 */
-		prepare_to_wait(sk_sleep(sk), &wait, TASK_INTERRUPTIBLE);
+		/*
+		 * wait_woken(), not prepare_to_wait(): the flush before each
+		 * sleep takes a mutex, which must not happen while not
+		 * TASK_RUNNING; a wake-up after add_wait_queue() is not lost.
+		 */
+		add_wait_queue(sk_sleep(sk), &wait);
 		while (!READ_ONCE(vsk->rx_bytes) && !virt_rx_done(sk)) {
 			if (!timeout) {
 				err = -EAGAIN;
@@ -679,15 +736,19 @@ static int virt_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			virt_tp->flush(vsk);
 			if (READ_ONCE(vsk->rx_bytes))
 				break;
-			err = virt_sleep(sk, &wait, &timeout);
-			if (err)
+			release_sock(sk);
+			timeout = wait_woken(&wait, TASK_INTERRUPTIBLE, timeout);
+			lock_sock(sk);
+			if (signal_pending(current)) {
+				err = sock_intr_errno(timeout);
 				break;
+			}
 			if (!timeout) {
 				err = -EAGAIN;
 				break;
 			}
 		}
-		finish_wait(sk_sleep(sk), &wait);
+		remove_wait_queue(sk_sleep(sk), &wait);
 		if (err && !READ_ONCE(vsk->rx_bytes))
 			break;
 		err = 0;
@@ -931,16 +992,20 @@ struct virt_sock *virt_core_incoming(u32 local_port, u32 remote_cid,
 		goto out_unlock;
 	}
 	child = virt_sk(sk);
+	security_sk_clone(listener, sk);
 	sk->sk_rcvbuf = listener->sk_rcvbuf;
 	sk->sk_sndbuf = listener->sk_sndbuf;
 	child->buf_alloc = virt_buf_alloc(sk);
+	child->rx_limit = child->buf_alloc;
 	child->nodelay = lvsk->nodelay;
 	child->local = lvsk->local;
 	child->local.svirt_cid = virt_tp->local_cid();
 	child->remote.svirt_cid = remote_cid;
 	child->remote.svirt_port = remote_port;
-	child->peer_buf_alloc = buf_alloc;
+	/* The peer's count of what it consumed starts wherever it says. */
+	child->peer_buf_alloc = min_t(u32, buf_alloc, VIRT_MAX_BUF_SIZE);
 	child->peer_fwd_cnt = fwd_cnt;
+	child->tx_cnt = fwd_cnt;
 	child->conn = conn;
 	child->tp_conn = tp_conn;
 	sk->sk_state = TCP_ESTABLISHED;
@@ -961,13 +1026,23 @@ out_unlock:
 	return NULL;
 }
 
+/*
+ * The peer's credit, checked: its buffer is at most VIRT_MAX_BUF_SIZE, and
+ * its count of consumed bytes only moves forward and never past what we
+ * sent; otherwise the count stays where it was (descriptors made on two
+ * CPUs may carry it out of order, so an old one is no error).  "Sent"
+ * includes the one send in progress: the peer may read it before
+ * virt_sendmsg() adds it to tx_cnt.
+ */
 void virt_core_credit(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
 {
 	struct sock *sk = &vsk->sk;
 
 	spin_lock_bh(&vsk->lock);
-	vsk->peer_buf_alloc = buf_alloc;
-	vsk->peer_fwd_cnt = fwd_cnt;
+	vsk->peer_buf_alloc = min_t(u32, buf_alloc, VIRT_MAX_BUF_SIZE);
+	if ((u32)(fwd_cnt - vsk->peer_fwd_cnt) <=
+	    (u32)(vsk->tx_cnt + VIRT_MAX_SEND - vsk->peer_fwd_cnt))
+		vsk->peer_fwd_cnt = fwd_cnt;
 	spin_unlock_bh(&vsk->lock);
 	sk->sk_write_space(sk);
 }
@@ -989,18 +1064,32 @@ void virt_core_connected(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt)
 }
 
 /*
- * Our credit, for a descriptor to the peer: the receive buffer (it grows
- * with SO_RCVBUF but never shrinks under data the peer may already send)
- * and the bytes our reader consumed.
+ * Our credit, for a descriptor to the peer: the receive buffer SO_RCVBUF
+ * asks for now (larger or smaller) and the bytes our reader consumed.
  */
 void virt_core_get_credit(struct virt_sock *vsk, u32 *buf_alloc, u32 *fwd_cnt)
 {
+	u32 limit;
+
 	spin_lock_bh(&vsk->lock);
-	vsk->buf_alloc = max(vsk->buf_alloc, virt_buf_alloc(&vsk->sk));
+	vsk->buf_alloc = virt_buf_alloc(&vsk->sk);
 	*buf_alloc = vsk->buf_alloc;
 	*fwd_cnt = vsk->fwd_cnt;
 	vsk->last_fwd_cnt = vsk->fwd_cnt;
+	limit = vsk->fwd_cnt + vsk->buf_alloc;
+	if ((s32)(limit - vsk->rx_limit) > 0)
+		vsk->rx_limit = limit;
 	spin_unlock_bh(&vsk->lock);
+}
+
+/*
+ * SO_RCVBUF changed since the peer last heard our credit (setsockopt()
+ * tells no one): the transport sends an update when data arrives, so that
+ * a smaller buffer stops the peer even if our reader never reads.
+ */
+bool virt_core_credit_stale(struct virt_sock *vsk)
+{
+	return virt_buf_alloc(&vsk->sk) != READ_ONCE(vsk->buf_alloc);
 }
 
 /* Data from the peer; takes the skb. */
@@ -1012,10 +1101,19 @@ int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
 	spin_lock_bh(&vsk->lock);
 	if ((sk->sk_shutdown & RCV_SHUTDOWN) || sk->sk_state == TCP_CLOSE) {
 		err = -EPIPE;
-	} else if (vsk->rx_bytes + skb->len > vsk->buf_alloc + VIRT_MAX_SEND) {
+	} else if ((s32)(vsk->fwd_cnt + vsk->rx_bytes + skb->len - vsk->rx_limit) >
+		   (s32)VIRT_MAX_SEND) {
 		err = -ENOBUFS;	/* the peer ignored our credit */
 	} else {
 		vsk->rx_bytes += skb->len;
+		/*
+		 * Its memory shows in SO_MEMINFO and sock_diag, as TCP's does;
+		 * not an skb with a destructor of its own (the guest's lent
+		 * pages): skb_set_owner_r() would run it now, giving the page
+		 * back while it still holds data.
+		 */
+		if (!skb->destructor)
+			skb_set_owner_r(skb, sk);
 		__skb_queue_tail(&sk->sk_receive_queue, skb);
 		skb = NULL;
 	}
@@ -1023,6 +1121,37 @@ int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
 	if (skb)
 		kfree_skb(skb);
 	else
+		sk->sk_data_ready(sk);
+	return err;
+}
+
+/*
+ * @n bytes at @data appended to the last skb of the receive queue, so that
+ * small sends do not cost an skb each; -ENOSPC when it has no room (the
+ * caller then enqueues an skb of its own), else as virt_core_enqueue().
+ */
+int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
+{
+	struct sock *sk = &vsk->sk;
+	struct sk_buff *tail;
+	int err = 0;
+
+	spin_lock_bh(&vsk->lock);
+	tail = skb_peek_tail(&sk->sk_receive_queue);
+	if ((sk->sk_shutdown & RCV_SHUTDOWN) || sk->sk_state == TCP_CLOSE) {
+		err = -EPIPE;
+	} else if ((s32)(vsk->fwd_cnt + vsk->rx_bytes + n - vsk->rx_limit) >
+		   (s32)VIRT_MAX_SEND) {
+		err = -ENOBUFS;
+	} else if (!tail || skb_tailroom(tail) < n) {
+		err = -ENOSPC;
+	} else {
+		/* A reader copies only up to the length it saw under the lock. */
+		skb_put_data(tail, data, n);
+		vsk->rx_bytes += n;
+	}
+	spin_unlock_bh(&vsk->lock);
+	if (!err)
 		sk->sk_data_ready(sk);
 	return err;
 }

@@ -54,6 +54,12 @@ struct virt_sock {
 	u32 buf_alloc;		/* our receive buffer, advertised */
 	u32 fwd_cnt;		/* bytes our reader consumed */
 	u32 last_fwd_cnt;	/* fwd_cnt the peer last heard of */
+	/*
+	 * The furthest byte (fwd_cnt + buf_alloc) any credit we gave allows:
+	 * a smaller SO_RCVBUF takes effect for new credit, data sent under
+	 * the old one is still taken.
+	 */
+	u32 rx_limit;
 	u32 peer_buf_alloc;
 	u32 peer_fwd_cnt;
 	u32 tx_cnt;		/* bytes handed to the transport */
@@ -107,6 +113,8 @@ struct virt_sock *virt_core_incoming(u32 local_port, u32 remote_cid,
 void virt_core_connected(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt);
 int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb);
 void virt_core_credit(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt);
+bool virt_core_credit_stale(struct virt_sock *vsk);
+int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n);
 void virt_core_get_credit(struct virt_sock *vsk, u32 *buf_alloc, u32 *fwd_cnt);
 void virt_core_peer_shutdown(struct virt_sock *vsk, u8 how);
 void virt_core_reset(struct virt_sock *vsk, int err);

@@ -52,7 +52,9 @@ stamp=$(date +%Y%m%d-%H%M%S)
 [ -n "$out" ] || out=$repo/bench/results/$stamp
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -rf "$out"/raw "$out"/testbed.* "$out"/crashed	# a new run: nothing carried over
+rm -rf "$out"/raw "$out"/testbed.* "$out"/crashed "$out"/boots.txt	# a new run: nothing carried over
+# shellcheck source=vm-images/testbed-crash.sh
+. "$repo/vm-images/testbed-crash.sh"
 mkdir "$out/raw"
 # Checks the lists and writes the run's settings (bench/sweep_config.py).
 python3 "$repo/bench/sweep_config.py" --sizes "$sizes" --transports "$transports" \
@@ -90,7 +92,12 @@ for boot in 1 2 3 4 5; do
 		rc=0
 		break
 	fi
-	echo "bench: test bed boot $boot failed (exit $rc, logs in $tb); $(done_runs) of $expected runs done" >&2
+	# Every failed boot's verdict is kept (tests/bench/check_sweep.py fails
+	# on any that is not the nest's own crash, even when a later boot is
+	# clean).
+	verdict=$(testbed_verdict "$tb")
+	echo "boot $boot: exit $rc: $verdict" >>"$out/boots.txt"
+	echo "bench: test bed boot $boot failed (exit $rc, logs in $tb; $verdict); $(done_runs) of $expected runs done" >&2
 	if [ "$(progress)" = "$before" ]; then
 		stuck=$((stuck + 1))
 		[ "$stuck" = 2 ] && break

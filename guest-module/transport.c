@@ -21,6 +21,7 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
+#include <linux/reboot.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <asm/hw_irq.h>
@@ -235,6 +236,66 @@ static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
 	virt_tx_ctrl(g, &reply);
 }
 
+static void virt_flush(struct virt_guest *g, bool notify);
+
+struct virt_incoming {
+	struct list_head node;
+	struct virt_desc ev;
+};
+
+/* The host's requests beyond this many waiting are refused at once. */
+#define VIRT_MAX_INCOMING	1024
+
+static void virt_rx_defer_connect(struct virt_guest *g, const struct virt_desc *ev)
+{
+	struct virt_desc reply = { .op = VIRT_OP_RESET, .conn = ev->conn, .status = -ENOBUFS };
+	struct virt_incoming *in = kmalloc(sizeof(*in), GFP_KERNEL);
+	bool queued = false;
+
+	if (in) {
+		in->ev = *ev;
+		spin_lock_bh(&g->incoming_lock);
+		if (g->nr_incoming < VIRT_MAX_INCOMING) {
+			list_add_tail(&in->node, &g->incoming);
+			g->nr_incoming++;
+			queued = true;
+		}
+		spin_unlock_bh(&g->incoming_lock);
+	}
+	if (!queued) {
+		kfree(in);
+		virt_tx_ctrl(g, &reply);
+		return;
+	}
+	queue_work(system_highpri_wq, &g->incoming_work);
+}
+
+static void virt_incoming_work(struct work_struct *work)
+{
+	struct virt_guest *g = container_of(work, struct virt_guest, incoming_work);
+	struct virt_incoming *in;
+	bool any = false;
+
+	for (;;) {
+		spin_lock_bh(&g->incoming_lock);
+		in = list_first_entry_or_null(&g->incoming, struct virt_incoming, node);
+		if (in) {
+			list_del(&in->node);
+			g->nr_incoming--;
+		}
+		spin_unlock_bh(&g->incoming_lock);
+		if (!in)
+			break;
+		if (!READ_ONCE(g->dead))
+			virt_rx_connect(g, &in->ev);
+		kfree(in);
+		any = true;
+	}
+	/* The answers go out now: the host's connect is waiting. */
+	if (any && !READ_ONCE(g->dead))
+		virt_flush(g, true);
+}
+
 /* The reader is done with a lent buffer: it can be posted again. */
 static void virt_rx_skb_destruct(struct sk_buff *skb)
 {
@@ -310,6 +371,21 @@ static s32 virt_rx_buffer(struct virt_guest *g, const struct virt_desc *ev)
 	return i;
 }
 
+/*
+ * Our end of @vsk fails on its own (no memory, nobody reading): reset it and
+ * tell the host, as TCP answers with RST.
+ */
+static void virt_rx_abort(struct virt_guest *g, struct virt_sock *vsk, int err)
+{
+	struct virt_desc d = { .op = VIRT_OP_RESET, .conn = vsk->conn, .status = err };
+
+	if (xa_load(&g->conns, vsk->conn) == vsk) {
+		virt_conn_forget(g, vsk->conn, vsk);
+		virt_tx_ctrl(g, &d);
+	}
+	virt_core_reset(vsk, err);
+}
+
 static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 			 const struct virt_desc *ev)
 {
@@ -326,13 +402,21 @@ static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 	}
 	skb = virt_rx_skb(g, i, ev->len);
 	if (!skb) {
-		virt_core_reset(vsk, -ENOMEM);
+		virt_rx_abort(g, vsk, -ENOMEM);
 		return;
 	}
-	if (virt_core_enqueue(vsk, skb))
-		virt_core_reset(vsk, -ENOBUFS);
-	else
-		atomic64_add(ev->len, &g->rx_bytes);
+	if (virt_core_enqueue(vsk, skb)) {
+		virt_rx_abort(g, vsk, -ENOBUFS);
+		return;
+	}
+	atomic64_add(ev->len, &g->rx_bytes);
+	if (virt_core_credit_stale(vsk)) {
+		/* Goes out in this flush (we are in it: no kick). */
+		struct virt_desc d = { .op = VIRT_OP_CREDIT, .conn = vsk->conn };
+
+		virt_desc_credit(vsk, &d);
+		virt_tx_ctrl(g, &d);
+	}
 }
 
 static void virt_rx_event(struct virt_guest *g, const struct virt_desc *ev)
@@ -340,7 +424,7 @@ static void virt_rx_event(struct virt_guest *g, const struct virt_desc *ev)
 	struct virt_sock *vsk;
 
 	if (ev->op == VIRT_OP_CONNECT) {
-		virt_rx_connect(g, ev);
+		virt_rx_defer_connect(g, ev);
 		return;
 	}
 	vsk = virt_conn_lookup(g, ev->conn);
@@ -401,6 +485,25 @@ static void virt_rx_process(struct virt_guest *g)
 	WRITE_ONCE(g->ring->rx_cons, g->rx_cons);
 }
 
+/*
+ * The host forgot us (its module went away or was reloaded): every
+ * connection is reset, as vsock does on a transport reset, so that nothing
+ * waits for a host that will not answer.  Under flush_mutex.
+ */
+static void virt_host_gone(struct virt_guest *g)
+{
+	struct virt_sock *vsk;
+	unsigned long id;
+
+	pr_warn("virtsocket: the host stopped serving this guest: connections reset; reload the module to register again\n");
+	xa_for_each(&g->conns, id, vsk) {
+		sock_hold(&vsk->sk);
+		virt_conn_forget(g, id, vsk);
+		virt_core_reset(vsk, -ECONNRESET);
+		sock_put(&vsk->sk);
+	}
+}
+
 /* One flush: hand the ring to the host and take its answers. */
 static void virt_flush(struct virt_guest *g, bool notify)
 {
@@ -427,8 +530,10 @@ static void virt_flush(struct virt_guest *g, bool notify)
 		atomic64_add(n, &g->tx_descs);
 		if (r < 0) {
 			pr_err_ratelimited("virtsocket: flush failed: %ld\n", r);
-			if (r == -VIRT_HC_ENOSYS || r == -ENOTCONN)
+			if (r == -VIRT_HC_ENOSYS || r == -ENOTCONN) {
 				WRITE_ONCE(g->dead, true);
+				virt_host_gone(g);
+			}
 			break;
 		}
 		virt_tx_reclaim(g);
@@ -446,7 +551,7 @@ static void virt_flush(struct virt_guest *g, bool notify)
 	 * Without an interrupt armed, the host relies on our next flush: make
 	 * sure there is one, with the interrupt armed, if we go idle.
 	 */
-	if (!notify)
+	if (!notify && !READ_ONCE(g->dead))
 		hrtimer_start(&g->flush_timer, ns_to_ktime(flush_delay_us * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL);
 	mutex_unlock(&g->flush_mutex);
@@ -723,6 +828,24 @@ static int virt_handshake(struct virt_guest *g)
 	return 0;
 }
 
+/*
+ * A reboot (or kexec) leaves the host a ring in memory the next kernel
+ * reuses: say goodbye first, and flush no more.
+ */
+static int virt_guest_reboot(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	struct virt_guest *g = container_of(nb, struct virt_guest, reboot_nb);
+
+	mutex_lock(&g->flush_mutex);
+	if (!READ_ONCE(g->dead)) {
+		WRITE_ONCE(g->dead, true);
+		virt_hypercall(g, VIRT_HC_BYE, 0);
+	}
+	mutex_unlock(&g->flush_mutex);
+	return NOTIFY_DONE;
+}
+
 static void virt_guest_free(struct virt_guest *g)
 {
 	u32 i;
@@ -760,6 +883,9 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	g->rx_buffers = rx_buffers;
 	spin_lock_init(&g->tx_lock);
 	spin_lock_init(&g->rx_lock);
+	spin_lock_init(&g->incoming_lock);
+	INIT_LIST_HEAD(&g->incoming);
+	INIT_WORK(&g->incoming_work, virt_incoming_work);
 	INIT_LIST_HEAD(&g->overflow);
 	mutex_init(&g->flush_mutex);
 	xa_init_flags(&g->conns, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
@@ -795,6 +921,8 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	r = virt_handshake(g);
 	if (r)
 		goto err_irq;
+	g->reboot_nb.notifier_call = virt_guest_reboot;
+	register_reboot_notifier(&g->reboot_nb);
 	return 0;
 
 err_irq:
@@ -809,10 +937,26 @@ void virt_guest_exit(struct virt_guest *g)
 {
 	long r;
 
+	unregister_reboot_notifier(&g->reboot_nb);
 	hrtimer_cancel(&g->flush_timer);
 	cancel_work_sync(&g->flush_work);
 	if (!READ_ONCE(g->dead))
 		virt_flush(g, false);	/* the last shutdowns and resets */
+	/*
+	 * That flush armed the idle timer: with no flush from now on, neither
+	 * the timer nor its work may outlive the module.
+	 */
+	WRITE_ONCE(g->dead, true);
+	cancel_work_sync(&g->incoming_work);	/* it flushes only while !dead */
+	hrtimer_cancel(&g->flush_timer);
+	cancel_work_sync(&g->flush_work);
+	while (!list_empty(&g->incoming)) {
+		struct virt_incoming *in = list_first_entry(&g->incoming,
+							    struct virt_incoming, node);
+
+		list_del(&in->node);
+		kfree(in);
+	}
 	r = virt_hypercall(g, VIRT_HC_BYE, 0);
 	if (r)
 		pr_info("virtsocket: host did not take the goodbye (%ld)\n", r);

@@ -75,7 +75,16 @@ struct virt_guest {
 
 	struct hrtimer flush_timer;
 	struct work_struct flush_work;
+	/*
+	 * The host's connection requests, taken in a worker: a flush may run
+	 * under some socket's lock, and a listener's lock must not nest there.
+	 */
+	spinlock_t incoming_lock;	/* @incoming and @nr_incoming */
+	struct list_head incoming;	/* struct virt_incoming */
+	u32 nr_incoming;
+	struct work_struct incoming_work;
 	bool dead;		/* the host went away: no more hypercalls */
+	struct notifier_block reboot_nb;	/* says goodbye at reboot */
 
 	atomic64_t hypercalls;
 	atomic64_t interrupts;

@@ -11,6 +11,14 @@
 
 #include "virt_host.h"
 
+/* Allocated struct virt_conn (leak checks). */
+static atomic_t virt_conns_live = ATOMIC_INIT(0);
+
+unsigned int virt_conn_live(void)
+{
+	return atomic_read(&virt_conns_live);
+}
+
 static u32 virt_host_local_cid(void)
 {
 	return VIRT_CID_HOST;
@@ -23,6 +31,7 @@ struct virt_conn *virt_conn_alloc(struct virt_vm *vm, u32 id)
 
 	if (!conn)
 		return NULL;
+	atomic_inc(&virt_conns_live);
 	refcount_set(&conn->ref, 1);
 	conn->id = id;
 	conn->vm = vm;
@@ -41,15 +50,32 @@ void virt_conn_put(struct virt_conn *conn)
 		sock_put(&conn->vsk->sk);
 	virt_vm_put(conn->vm);
 	kfree(conn);
+	atomic_dec(&virt_conns_live);
 }
 
-/* Queue @conn for the guest's next flush.  Under vm->lock. */
+/*
+ * Queue @conn for the guest's next flush.  Under vm->lock.  The pending
+ * list holds no reference: only a connection in the table may be on it.
+ */
 void virt_conn_mark(struct virt_conn *conn, u32 what)
 {
 	lockdep_assert_held(&conn->vm->lock);
+	if (WARN_ON_ONCE(!conn->in_table))
+		return;
 	conn->pending |= what;
 	if (list_empty(&conn->pending_node))
 		list_add_tail(&conn->pending_node, &conn->vm->pending);
+}
+
+/*
+ * @conn is still its socket's connection: the socket has not released it
+ * (closed, or connecting again).  vsk->tp_conn is written under the
+ * socket's lock; this lockless look can be stale only towards "not", for a
+ * socket releasing it right now, whose connection then ends anyway.
+ */
+bool virt_conn_owns(struct virt_conn *conn)
+{
+	return conn->vsk && READ_ONCE(conn->vsk->tp_conn) == conn;
 }
 
 /* Take @conn out of its VM's table; drops the table's reference. */
@@ -61,6 +87,7 @@ void virt_conn_unlink(struct virt_conn *conn)
 	spin_lock(&vm->lock);
 	if (conn->in_table) {
 		xa_erase(&vm->conns, conn->id);
+		vm->nr_conns--;
 		conn->in_table = false;
 		list_del_init(&conn->pending_node);
 		conn->pending = 0;
@@ -75,7 +102,7 @@ void virt_conn_unlink(struct virt_conn *conn)
 void virt_conn_kill_all(struct virt_vm *vm, int err)
 {
 	struct virt_conn *conn;
-	unsigned long id;
+	unsigned long id = 0;
 
 	for (;;) {
 		spin_lock(&vm->lock);
@@ -153,13 +180,18 @@ static int virt_host_connect(struct virt_sock *vsk)
 	conn->vsk = vsk;
 
 	spin_lock(&vm->lock);
-	err = vm->dead ? -EHOSTUNREACH :
-	      xa_alloc_cyclic(&vm->conns, &id, conn,
-			      XA_LIMIT(VIRT_CONN_HOST_BASE, U32_MAX),
-			      &vm->next_host_conn, GFP_ATOMIC);
+	if (vm->dead)
+		err = -EHOSTUNREACH;
+	else if (vm->nr_conns >= READ_ONCE(virt_max_conns))
+		err = -ENOBUFS;
+	else
+		err = xa_alloc_cyclic(&vm->conns, &id, conn,
+				      XA_LIMIT(VIRT_CONN_HOST_BASE, U32_MAX),
+				      &vm->next_host_conn, GFP_ATOMIC);
 	if (err >= 0) {
 		err = 0;
 		conn->id = id;
+		vm->nr_conns++;
 		conn->in_table = true;
 		refcount_inc(&conn->ref);	/* the table's */
 		virt_conn_mark(conn, VIRT_PEND_CONNECT);
@@ -213,6 +245,11 @@ static ssize_t virt_host_send(struct virt_sock *vsk, struct msghdr *msg,
 			return err;
 		}
 	}
+	/*
+	 * Charged to the sender until the guest has it: the queue is bounded
+	 * by SO_SNDBUF (virt_core_tx_space()) whatever credit the guest claims.
+	 */
+	skb_set_owner_w(skb, &vsk->sk);
 	err = virt_conn_queue(vsk->tp_conn, 0, skb, NULL, 0);
 	if (err) {
 		kfree_skb(skb);
@@ -238,8 +275,10 @@ static void virt_host_shutdown(struct virt_sock *vsk, u8 how)
 
 /*
  * The host socket is closing.  Queued data still goes to the guest, then a
- * full shutdown; with @reset, or for a connection the guest never answered,
- * a reset instead.
+ * full shutdown; with @reset, a reset instead.  A connection the guest never
+ * answered is forgotten at once, so that connects to a silent guest do not
+ * pile up: a request not yet sent is dropped, and a late answer to one that
+ * was draws a reset (an unknown connection).
  */
 static void virt_host_release(struct virt_sock *vsk, bool reset)
 {
@@ -251,7 +290,9 @@ static void virt_host_release(struct virt_sock *vsk, bool reset)
 	spin_lock(&vm->lock);
 	conn->closing = true;
 	if (conn->in_table) {
-		if (reset || !conn->established) {
+		if (!conn->established) {
+			unlink = true;
+		} else if (reset) {
 			skb_queue_purge(&conn->txq);
 			conn->reset_err = -ECONNRESET;
 			virt_conn_mark(conn, VIRT_PEND_RESET);

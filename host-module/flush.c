@@ -57,22 +57,30 @@ static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 {
 	struct virt_conn *conn, *old;
 	struct virt_sock *child;
+	bool alive;
 	int err;
 
 	conn = virt_conn_alloc(vm, d->conn);
 	if (!conn)
 		return -ENOMEM;
 	spin_lock(&vm->lock);
-	old = vm->dead ? ERR_PTR(-ECONNRESET) :
-	      xa_cmpxchg(&vm->conns, d->conn, NULL, conn, GFP_ATOMIC);
-	if (!old) {
+	if (vm->dead) {
+		err = -ECONNRESET;
+	} else if (vm->nr_conns >= READ_ONCE(virt_max_conns)) {
+		err = -ENOBUFS;
+	} else {
+		old = xa_cmpxchg(&vm->conns, d->conn, NULL, conn, GFP_ATOMIC);
+		err = xa_is_err(old) ? xa_err(old) : old ? -EEXIST : 0;
+	}
+	if (!err) {
+		vm->nr_conns++;
 		conn->in_table = true;
 		refcount_inc(&conn->ref);	/* the table's */
 	}
 	spin_unlock(&vm->lock);
-	if (old) {
+	if (err) {
 		virt_conn_put(conn);
-		return xa_is_err(old) ? xa_err(old) : -EEXIST;
+		return err;
 	}
 
 	child = virt_core_incoming((u32)d->addr, vm->cid, d->addr >> 32,
@@ -83,11 +91,22 @@ static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 		virt_refuse(vm, d->conn, err);
 		return 0;	/* a refusal is an answer, not a bad descriptor */
 	}
-	conn->vsk = child;	/* the reference virt_core_incoming() gave us */
+	/*
+	 * A BYE from another vCPU (or the VM's death) may have emptied the
+	 * table meanwhile, before this connection had a socket to reset.
+	 */
 	spin_lock(&vm->lock);
-	conn->established = true;
-	virt_conn_mark(conn, VIRT_PEND_ACCEPT);
+	alive = conn->in_table;
+	if (alive) {
+		conn->vsk = child;	/* the reference virt_core_incoming() gave us */
+		conn->established = true;
+		virt_conn_mark(conn, VIRT_PEND_ACCEPT);
+	}
 	spin_unlock(&vm->lock);
+	if (!alive) {
+		virt_core_reset(child, -ECONNRESET);
+		sock_put(&child->sk);
+	}
 	return 0;
 }
 
@@ -99,17 +118,37 @@ static int virt_tx_send(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 
 	if (!conn->established)
 		return -ENOTCONN;
-	skb = alloc_skb(d->len, GFP_KERNEL_ACCOUNT);
-	if (!skb)
-		return -ENOMEM;
-	if (kvm_vcpu_read_guest(vcpu, d->addr, skb_put(skb, d->len), d->len)) {
-		kfree_skb(skb);
-		return -EFAULT;
+	if (d->len <= VIRT_SMALL_SEND) {
+		if (kvm_vcpu_read_guest(vcpu, d->addr, vm->small, d->len))
+			return -EFAULT;
+		err = virt_core_enqueue_copy(conn->vsk, vm->small, d->len);
+		if (err != -ENOSPC)
+			goto out;
+		skb = alloc_skb(SKB_WITH_OVERHEAD(PAGE_SIZE), GFP_KERNEL_ACCOUNT);
+		if (!skb)
+			return -ENOMEM;
+		skb_put_data(skb, vm->small, d->len);
+	} else {
+		skb = alloc_skb(d->len, GFP_KERNEL_ACCOUNT);
+		if (!skb)
+			return -ENOMEM;
+		if (kvm_vcpu_read_guest(vcpu, d->addr, skb_put(skb, d->len), d->len)) {
+			kfree_skb(skb);
+			return -EFAULT;
+		}
 	}
 	err = virt_core_enqueue(conn->vsk, skb);
-	if (!err)
-		atomic64_add(d->len, &vm->tx_bytes);
-	return err;
+out:
+	if (err)
+		return err;
+	atomic64_add(d->len, &vm->tx_bytes);
+	if (virt_core_credit_stale(conn->vsk)) {
+		spin_lock(&vm->lock);
+		if (conn->in_table)
+			virt_conn_mark(conn, VIRT_PEND_CREDIT);
+		spin_unlock(&vm->lock);
+	}
+	return 0;
 }
 
 /* One descriptor, already copied out of guest memory. */
@@ -142,6 +181,21 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		if (d->op != VIRT_OP_RESET)
 			virt_refuse(vm, d->conn, -ECONNRESET);
 		return -ENOTCONN;
+	}
+	/*
+	 * A connection whose host socket let go of it (closed, or connecting
+	 * again) only waits for its end: nothing of it reaches the socket,
+	 * which may belong to a new connection by now.
+	 */
+	if (!virt_conn_owns(conn)) {
+		err = d->op == VIRT_OP_SEND ? -EPIPE : 0;
+		if (d->op == VIRT_OP_RESET || err ||
+		    (d->op == VIRT_OP_SHUTDOWN && d->flags == (VIRT_SHUT_RCV | VIRT_SHUT_SEND)))
+			virt_conn_unlink(conn);
+		if (err)
+			virt_refuse(vm, d->conn, -ECONNRESET);
+		virt_conn_put(conn);
+		return err;
 	}
 	if (conn->established || d->op == VIRT_OP_ACCEPT)
 		virt_core_credit(conn->vsk, d->buf_alloc, d->fwd_cnt);
@@ -186,9 +240,14 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 	return err;
 }
 
-/* Consume the guest's descriptors from vm->tx_cons up to @n of them. */
-static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n)
+/*
+ * Consume the guest's descriptors from vm->tx_cons up to @n of them, or
+ * until VIRT_FLUSH_TX_BUDGET bytes of SENDs were taken (*@more: some left).
+ */
+static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 {
+	u32 budget = VIRT_FLUSH_TX_BUDGET;
+
 	while (n) {
 		u32 slot = virt_ring_slot(vm->tx_cons, vm->ring_entries);
 		u32 chunk = virt_ring_run(vm->tx_cons, n, vm->ring_entries);
@@ -199,27 +258,41 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n)
 					chunk * sizeof(*vm->scratch)))
 			return -EFAULT;
 		for (i = 0; i < chunk; i++) {
-			int err = virt_tx_one(vcpu, vm, &vm->scratch[i]);
+			const struct virt_desc *d = &vm->scratch[i];
+			int err;
 
+			if (d->op == VIRT_OP_SEND) {
+				/* (A bad length is refused below, at most this.) */
+				u32 len = min(d->len, VIRT_MAX_SEND);
+
+				if (len > budget) {
+					*more = true;
+					break;
+				}
+				budget -= len;
+			}
+			err = virt_tx_one(vcpu, vm, d);
 			if (err) {
 				atomic64_inc(&vm->bad_descs);
 				virt_write_u32(vcpu, gpa + i * sizeof(struct virt_desc) +
 					       offsetof(struct virt_desc, status), err);
 			}
 		}
-		atomic64_add(chunk, &vm->tx_descs);
-		vm->tx_cons += chunk;
+		atomic64_add(i, &vm->tx_descs);
+		vm->tx_cons += i;
+		if (i < chunk)
+			break;
 		n -= chunk;
 		cond_resched();
 	}
 	return 0;
 }
 
-/* Our credit for @conn, as every event carries it. */
+/* Our credit for @conn, as every event carries it (none once let go). */
 static void virt_fill_credit(struct virt_conn *conn, struct virt_desc *ev)
 {
 	ev->conn = conn->id;
-	if (conn->vsk)
+	if (virt_conn_owns(conn))
 		virt_core_get_credit(conn->vsk, &ev->buf_alloc, &ev->fwd_cnt);
 }
 
@@ -298,6 +371,15 @@ static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		/* A bad buffer is dropped; its data goes into the next one. */
 		if (bad)
 			atomic64_inc(&vm->bad_descs);
+		if (!len && !bad) {
+			/* The queue was purged meanwhile: the buffer is still good. */
+			spin_lock(&vm->lock);
+			vm->rx_head = (vm->rx_head + VIRT_MAX_RX_BUFS - 1) % VIRT_MAX_RX_BUFS;
+			vm->rx_bufs[vm->rx_head] = buf;
+			vm->rx_count++;
+			spin_unlock(&vm->lock);
+			break;
+		}
 		if (!len)
 			continue;
 		ev[n++] = (struct virt_desc) {
@@ -379,14 +461,15 @@ static u32 virt_rx_conn(struct kvm_vcpu *vcpu, struct virt_vm *vm,
  * Produce up to @space events for the guest; returns how many.  Pending
  * connections take turns of at most VIRT_FLUSH_QUANTUM bytes, round robin,
  * until the ring or the guest's buffers are full or nothing is left.
+ * *@starved: data is left for want of buffers, which only the guest's next
+ * RX_POST (a flush of its own) can fix, so it is no reason for MORE.
  */
 static u32 virt_rx_fill(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 space,
-			bool *more)
+			bool *starved)
 {
 	struct virt_desc *ev = vm->scratch;
 	struct virt_conn *conn;
 	u32 n = 0, turns, before;
-	bool starved = false;
 
 	spin_lock(&vm->lock);
 	while (vm->nr_refusals && n < space) {
@@ -415,16 +498,13 @@ static u32 virt_rx_fill(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 space,
 			spin_unlock(&vm->lock);
 			if (!conn)
 				break;
-			n += virt_rx_conn(vcpu, vm, conn, ev + n, space - n, &starved);
+			n += virt_rx_conn(vcpu, vm, conn, ev + n, space - n, starved);
 			virt_conn_put(conn);
 		}
-	} while (n < space && n > before && !starved);
+	} while (n < space && n > before && !*starved);
 
-	if (starved)
+	if (*starved)
 		atomic64_inc(&vm->buffer_stalls);
-	spin_lock(&vm->lock);
-	*more = vm->nr_refusals || (!list_empty(&vm->pending) && !starved);
-	spin_unlock(&vm->lock);
 	return n;
 }
 
@@ -452,7 +532,7 @@ static int virt_rx_write(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n)
 long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags)
 {
 	struct virt_ring_hdr hdr;
-	bool more = false;
+	bool starved = false, more = false;
 	long r;
 	int n, used;
 	u32 produced;
@@ -471,14 +551,14 @@ long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags)
 		goto out;	/* indices the host never produced */
 
 	/* What was carried out is published even if a later run failed. */
-	r = virt_tx(vcpu, vm, n);
+	r = virt_tx(vcpu, vm, n, &more);
 	if (virt_write_u32(vcpu, vm->ring_gpa + VIRT_HDR_TX_CONS, vm->tx_cons))
 		r = -EFAULT;
 	if (r)
 		goto out;
 	r = -EFAULT;
 
-	produced = virt_rx_fill(vcpu, vm, vm->ring_entries - used, &more);
+	produced = virt_rx_fill(vcpu, vm, vm->ring_entries - used, &starved);
 	if (virt_rx_write(vcpu, vm, produced) ||
 	    virt_write_u32(vcpu, vm->ring_gpa + VIRT_HDR_RX_PROD, vm->rx_prod))
 		goto out;
@@ -486,11 +566,13 @@ long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags)
 	/*
 	 * Arm the interrupt and look for work in one go: work queued before
 	 * this is answered with MORE, work queued after it finds the interrupt
-	 * armed.  Either way the guest hears of it.
+	 * armed.  Either way the guest hears of it.  Data waiting for buffers
+	 * is not work the guest can take now: MORE for it would only make the
+	 * guest flush in a loop until it posts some.
 	 */
 	spin_lock(&vm->lock);
 	vm->notify_armed = flags & VIRT_FLUSH_NOTIFY;
-	more |= vm->nr_refusals || !list_empty(&vm->pending);
+	more |= vm->nr_refusals || (!list_empty(&vm->pending) && !starved);
 	spin_unlock(&vm->lock);
 	r = more ? VIRT_FLUSH_MORE : 0;
 out:

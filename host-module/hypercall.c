@@ -60,26 +60,34 @@ static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
 	vm->vector = hello.vector;
 	vm->features = virt_hello_features(&hello);
 	atomic64_set(&vm->hypercalls, 1);
+	/*
+	 * Two vCPUs may race here.  Once registered, a BYE from another vCPU
+	 * can unregister @vm at any moment: our own reference keeps it.
+	 */
+	r = virt_vm_register(vm);
+	if (r)
+		goto out;
 	hello.host_version = VIRT_ABI_VERSION;
 	hello.cid = vm->cid;
 	hello.host_features = vm->features;
-	r = virt_vm_register(vm);	/* two vCPUs may race here */
-	if (r) {
-		virt_vm_put(vm);
-		return r;
-	}
 	if (kvm_vcpu_write_guest(vcpu, hello_gpa + VIRT_HELLO_REPLY,
 				 &hello.host_version,
 				 sizeof(hello) - VIRT_HELLO_REPLY)) {
-		virt_vm_unregister_kvm(vcpu->kvm);
-		return -EFAULT;
+		virt_vm_unregister(vm);
+		r = -EFAULT;
+		goto out;
 	}
-	pr_info("virtsocket: VM pid %d registered as CID %u (ring 0x%llx, %u entries)\n",
-		vm->pid, vm->cid, vm->ring_gpa, vm->ring_entries);
+	/* A guest looping HELLO/BYE must not flood the host's log. */
+	pr_info_ratelimited("virtsocket: VM pid %d registered as CID %u (ring 0x%llx, %u entries)\n",
+			    vm->pid, vm->cid, vm->ring_gpa, vm->ring_entries);
 	/* Proves the notification path to the guest right away. */
+	spin_lock(&vm->lock);
 	vm->notify_armed = true;
+	spin_unlock(&vm->lock);
 	virt_vm_kick(vm);
-	return 0;
+out:
+	virt_vm_put(vm);
+	return r;
 }
 
 unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,

@@ -12,6 +12,10 @@
 
 static int family = VIRT_AF_DEFAULT;
 module_param(family, int, 0444);
+
+unsigned int virt_max_conns = VIRT_MAX_CONNS_DEFAULT;
+module_param_named(max_conns_per_vm, virt_max_conns, uint, 0644);
+MODULE_PARM_DESC(max_conns_per_vm, "Connections one VM may have open, both ways (more: ENOBUFS)");
 MODULE_PARM_DESC(family, "Address family number of AF_VIRT (default 23, free since AF_IRDA left)");
 
 static struct kobject *virt_kobj;
@@ -58,6 +62,26 @@ static ssize_t vms_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%u\n", virt_vm_count());
 }
 
+/* Live objects, for leak checks: every virt_vm and virt_conn allocated. */
+static ssize_t live_vms_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", virt_vm_live());
+}
+
+static ssize_t live_conns_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", virt_conn_live());
+}
+
+/* CIDs in use: one per registered VM or VM that said goodbye and lives. */
+static ssize_t cids_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", virt_cid_count());
+}
+
 static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(role),
 	__ATTR_RO(family),
@@ -66,6 +90,9 @@ static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(hypercalls),
 	__ATTR_RO(rejected),
 	__ATTR_RO(vms),
+	__ATTR_RO(live_vms),
+	__ATTR_RO(live_conns),
+	__ATTR_RO(cids),
 };
 
 static struct attribute *virt_attr_list[ARRAY_SIZE(virt_attrs) + 1];

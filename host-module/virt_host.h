@@ -11,7 +11,9 @@
  *   destroy notifier unregisters it.  @kvm may be used only by the VM's own
  *   vCPUs, or with a reference taken by kvm_get_kvm_safe() under @lock while
  *   !@dead (the notifier sets @dead under @lock before KVM frees the kvm).
- * - virt_vms_mutex protects the registry (hash table, CIDs).
+ * - virt_vms_mutex serialises changes to the registry (hash table, CIDs);
+ *   lookups walk it under RCU and take a reference with
+ *   kref_get_unless_zero() (zero: unregistered and going away).
  * - vm->lock (spinlock) protects the connection table, the pending list, the
  *   posted receive buffers, the refusals, @dead and @notify_armed, and every
  *   field of struct virt_conn marked so.  It is never held together with a
@@ -36,6 +38,22 @@
 
 /* Receive buffers the guest may have posted and not yet had filled. */
 #define VIRT_MAX_RX_BUFS	1024
+/* Connections of one VM, both ways (module parameter max_conns_per_vm). */
+#define VIRT_MAX_CONNS_DEFAULT	1024
+extern unsigned int virt_max_conns;
+/* CIDs the host hands out, cyclically. */
+#define VIRT_CID_GUEST_MAX	0x7fffffffU
+/*
+ * Guest SENDs up to this size are copied into the receiver's last skb when
+ * it has room (a page-sized skb otherwise): an skb per small send would
+ * cost far more memory than the credit it uses.
+ */
+#define VIRT_SMALL_SEND		2048
+/*
+ * Guest payload one flush copies at most before it answers MORE and leaves
+ * the rest of the ring for the next: a hypercall's time stays bounded.
+ */
+#define VIRT_FLUSH_TX_BUDGET	(4 * 1024 * 1024)
 /* Bytes of one connection per flush before the next connection's turn. */
 #define VIRT_FLUSH_QUANTUM	(64 * 1024)
 
@@ -46,7 +64,8 @@ struct virt_rx_buf {
 
 struct virt_vm {
 	struct kref ref;
-	struct hlist_node node;		/* under virt_vms_mutex */
+	struct hlist_node node;		/* written under virt_vms_mutex, RCU */
+	struct rcu_head rcu;
 	struct kvm *kvm;		/* see the notes above */
 	u32 cid;
 	pid_t pid;			/* the VMM's process */
@@ -61,11 +80,13 @@ struct virt_vm {
 	u32 tx_cons;			/* under flush_mutex */
 	u32 rx_prod;			/* under flush_mutex */
 	struct virt_desc *scratch;	/* under flush_mutex */
+	u8 *small;			/* under flush_mutex: VIRT_SMALL_SEND bytes */
 
 	spinlock_t lock;		/* see the notes above */
 	bool dead;
 	bool notify_armed;
 	struct xarray conns;		/* id -> struct virt_conn */
+	u32 nr_conns;			/* in @conns */
 	struct list_head pending;	/* virt_conn.pending_node */
 	u32 next_host_conn;
 	struct virt_rx_buf *rx_bufs;	/* ring of posted buffers */
@@ -123,11 +144,14 @@ void virt_vms_exit(void);
 struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries);
 int virt_vm_register(struct virt_vm *vm);
 int virt_vm_unregister_kvm(struct kvm *kvm);
+void virt_vm_unregister(struct virt_vm *vm);
 struct virt_vm *virt_vm_get(struct kvm *kvm);
 struct virt_vm *virt_vm_get_by_cid(u32 cid);
 void virt_vm_put(struct virt_vm *vm);
 void virt_vm_kick(struct virt_vm *vm);
 unsigned int virt_vm_count(void);
+unsigned int virt_vm_live(void);
+unsigned int virt_cid_count(void);
 
 /* conn.c: connections between host sockets and guests */
 extern const struct virt_transport virt_host_transport;
@@ -135,8 +159,10 @@ struct virt_conn *virt_conn_alloc(struct virt_vm *vm, u32 id);
 void virt_conn_put(struct virt_conn *conn);
 void virt_conn_mark(struct virt_conn *conn, u32 what);
 void virt_conn_unlink(struct virt_conn *conn);
+bool virt_conn_owns(struct virt_conn *conn);
 void virt_conn_abort(struct virt_conn *conn, int err);
 void virt_conn_kill_all(struct virt_vm *vm, int err);
+unsigned int virt_conn_live(void);
 
 /* flush.c */
 long virt_flush(struct kvm_vcpu *vcpu, struct virt_vm *vm, unsigned long flags);

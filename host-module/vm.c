@@ -11,12 +11,37 @@
 
 #include "virt_host.h"
 
-/* Both under virt_vms_mutex. */
+/*
+ * The registry: written under virt_vms_mutex, read under RCU (every
+ * hypercall looks its VM up; a reader never waits for the listing or for
+ * another VM's registration).
+ */
 static DEFINE_HASHTABLE(virt_vms, 6);
-static unsigned int virt_vms_nr;
 static DEFINE_MUTEX(virt_vms_mutex);
-/* CIDs of registered VMs; the IDA has its own lock. */
+static unsigned int virt_vms_nr;	/* under virt_vms_mutex */
+/*
+ * CIDs of registered VMs, handed out cyclically from @virt_cid_next (under
+ * virt_vms_mutex) so that a host peer of a VM that just left does not reach
+ * the next VM; the IDA has its own lock.
+ */
 static DEFINE_IDA(virt_cids);
+static u32 virt_cid_next = VIRT_CID_GUEST_MIN;
+static atomic_t virt_cids_used = ATOMIC_INIT(0);
+
+/*
+ * The CID of a VM that said goodbye stays its own until the VM is
+ * destroyed, so that a guest reloading its module keeps its address: at
+ * most one per struct kvm, under virt_vms_mutex.
+ */
+struct virt_cid_park {
+	struct hlist_node node;
+	struct kvm *kvm;
+	u32 cid;
+};
+
+static DEFINE_HASHTABLE(virt_parked, 6);
+/* Allocated struct virt_vm, registered or not (leak checks). */
+static atomic_t virt_vms_live = ATOMIC_INIT(0);
 
 static struct proc_dir_entry *virt_proc_dir;
 
@@ -28,7 +53,9 @@ static void virt_vm_release(struct kref *ref)
 	xa_destroy(&vm->conns);
 	kfree(vm->rx_bufs);
 	kfree(vm->scratch);
-	kfree(vm);
+	kfree(vm->small);
+	kfree_rcu(vm, rcu);	/* a registry reader may still look at it */
+	atomic_dec(&virt_vms_live);
 }
 
 void virt_vm_put(struct virt_vm *vm)
@@ -61,11 +88,10 @@ void virt_vm_kick(struct virt_vm *vm)
 	kvm_put_kvm(kvm);
 }
 
-/* A new, unregistered virt_vm with its own CID and one reference. */
+/* A new, unregistered virt_vm (no CID yet) with the caller's reference. */
 struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries)
 {
 	struct virt_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	int cid;
 
 	if (!vm)
 		return NULL;
@@ -73,17 +99,16 @@ struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries)
 			      GFP_KERNEL_ACCOUNT);
 	vm->scratch = kcalloc(ring_entries, sizeof(*vm->scratch),
 			      GFP_KERNEL_ACCOUNT);
-	cid = ida_alloc_range(&virt_cids, VIRT_CID_GUEST_MIN, INT_MAX, GFP_KERNEL);
-	if (!vm->rx_bufs || !vm->scratch || cid < 0) {
-		if (cid >= 0)
-			ida_free(&virt_cids, cid);
+	vm->small = kmalloc(VIRT_SMALL_SEND, GFP_KERNEL_ACCOUNT);
+	if (!vm->rx_bufs || !vm->scratch || !vm->small) {
 		kfree(vm->rx_bufs);
 		kfree(vm->scratch);
+		kfree(vm->small);
 		kfree(vm);
 		return NULL;
 	}
+	atomic_inc(&virt_vms_live);
 	kref_init(&vm->ref);
-	vm->cid = cid;
 	vm->kvm = kvm;
 	vm->pid = kvm->userspace_pid;
 	vm->ring_entries = ring_entries;
@@ -106,20 +131,104 @@ static struct virt_vm *virt_vm_find(struct kvm *kvm)
 	return NULL;
 }
 
-/* Publishes @vm (taking over its reference); -EEXIST if its VM has one. */
+static struct virt_cid_park *virt_cid_parked(struct kvm *kvm)
+{
+	struct virt_cid_park *p;
+
+	lockdep_assert_held(&virt_vms_mutex);
+	hash_for_each_possible(virt_parked, p, node, (unsigned long)kvm)
+		if (p->kvm == kvm)
+			return p;
+	return NULL;
+}
+
+static void virt_cid_free(u32 cid)
+{
+	ida_free(&virt_cids, cid);
+	atomic_dec(&virt_cids_used);
+}
+
+/* @kvm's parked CID, or the next free one. */
+static int virt_cid_alloc(struct kvm *kvm)
+{
+	struct virt_cid_park *p = virt_cid_parked(kvm);
+	int cid;
+
+	if (p) {
+		cid = p->cid;
+		hash_del(&p->node);
+		kfree(p);
+		return cid;
+	}
+	cid = ida_alloc_range(&virt_cids, virt_cid_next, VIRT_CID_GUEST_MAX,
+			      GFP_KERNEL);
+	if (cid == -ENOSPC && virt_cid_next > VIRT_CID_GUEST_MIN)
+		cid = ida_alloc_range(&virt_cids, VIRT_CID_GUEST_MIN,
+				      VIRT_CID_GUEST_MAX, GFP_KERNEL);
+	if (cid < 0)
+		return cid;
+	virt_cid_next = cid < VIRT_CID_GUEST_MAX ? cid + 1 : VIRT_CID_GUEST_MIN;
+	atomic_inc(&virt_cids_used);
+	return cid;
+}
+
+/* Keeps @cid for @kvm's next registration (freed if it has one kept). */
+static void virt_cid_park(struct kvm *kvm, u32 cid)
+{
+	struct virt_cid_park *p = kmalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+
+	mutex_lock(&virt_vms_mutex);
+	if (p && !virt_cid_parked(kvm)) {
+		p->kvm = kvm;
+		p->cid = cid;
+		hash_add(virt_parked, &p->node, (unsigned long)kvm);
+		p = NULL;
+	} else {
+		virt_cid_free(cid);
+	}
+	mutex_unlock(&virt_vms_mutex);
+	kfree(p);
+}
+
+/* @kvm is gone: its kept CID is free. */
+static void virt_cid_unpark(struct kvm *kvm)
+{
+	struct virt_cid_park *p;
+
+	mutex_lock(&virt_vms_mutex);
+	p = virt_cid_parked(kvm);
+	if (p) {
+		hash_del(&p->node);
+		virt_cid_free(p->cid);
+	}
+	mutex_unlock(&virt_vms_mutex);
+	kfree(p);
+}
+
+/*
+ * Gives @vm a CID and publishes it; the registry takes a reference of its
+ * own, the caller keeps its one.  -EEXIST if @vm's VM has one already.
+ */
 int virt_vm_register(struct virt_vm *vm)
 {
-	int err = 0;
+	int cid;
 
 	mutex_lock(&virt_vms_mutex);
 	if (virt_vm_find(vm->kvm)) {
-		err = -EEXIST;
-	} else {
-		hash_add(virt_vms, &vm->node, (unsigned long)vm->kvm);
-		virt_vms_nr++;
+		mutex_unlock(&virt_vms_mutex);
+		return -EEXIST;
 	}
+	cid = virt_cid_alloc(vm->kvm);
+	if (cid < 0) {
+		mutex_unlock(&virt_vms_mutex);
+		return cid;
+	}
+	vm->cid = cid;
+	kref_get(&vm->ref);
+	hash_add_rcu(virt_vms, &vm->node, (unsigned long)vm->kvm);
+	virt_vms_nr++;
 	mutex_unlock(&virt_vms_mutex);
-	return err;
+	return 0;
 }
 
 /* The registered virt_vm of @kvm, with a reference, or NULL. */
@@ -127,11 +236,15 @@ struct virt_vm *virt_vm_get(struct kvm *kvm)
 {
 	struct virt_vm *vm;
 
-	mutex_lock(&virt_vms_mutex);
-	vm = virt_vm_find(kvm);
-	if (vm)
-		kref_get(&vm->ref);
-	mutex_unlock(&virt_vms_mutex);
+	rcu_read_lock();
+	hash_for_each_possible_rcu(virt_vms, vm, node, (unsigned long)kvm) {
+		/* Zero: unregistered, its last user is letting go. */
+		if (vm->kvm == kvm && kref_get_unless_zero(&vm->ref))
+			goto out;
+	}
+	vm = NULL;
+out:
+	rcu_read_unlock();
 	return vm;
 }
 
@@ -140,31 +253,40 @@ struct virt_vm *virt_vm_get_by_cid(u32 cid)
 	struct virt_vm *vm;
 	int bkt;
 
-	mutex_lock(&virt_vms_mutex);
-	hash_for_each(virt_vms, bkt, vm, node) {
-		if (vm->cid == cid) {
-			kref_get(&vm->ref);
+	rcu_read_lock();
+	hash_for_each_rcu(virt_vms, bkt, vm, node) {
+		if (vm->cid == cid && kref_get_unless_zero(&vm->ref))
 			goto out;
-		}
 	}
 	vm = NULL;
 out:
-	mutex_unlock(&virt_vms_mutex);
+	rcu_read_unlock();
 	return vm;
 }
 
 /*
  * Ends @vm's registration: no new work, every connection reset with @err
- * (its host sockets see it), its CID free for the next VM.
+ * (its host sockets see it).  Its CID is kept for the VM (@park: it lives
+ * on and may register again) or free for the next VM.
  */
-static void virt_vm_finish(struct virt_vm *vm, int err)
+static void virt_vm_finish(struct virt_vm *vm, int err, bool park)
 {
 	spin_lock(&vm->lock);
 	vm->dead = true;
 	spin_unlock(&vm->lock);
 	virt_conn_kill_all(vm, err);
-	ida_free(&virt_cids, vm->cid);
+	if (park)
+		virt_cid_park(vm->kvm, vm->cid);
+	else
+		virt_cid_free(vm->cid);
 	virt_vm_put(vm);	/* the registry's reference */
+}
+
+static void virt_vm_unhash_locked(struct virt_vm *vm)
+{
+	lockdep_assert_held(&virt_vms_mutex);
+	hash_del_rcu(&vm->node);
+	virt_vms_nr--;
 }
 
 static struct virt_vm *virt_vm_unhash(struct kvm *kvm)
@@ -173,12 +295,27 @@ static struct virt_vm *virt_vm_unhash(struct kvm *kvm)
 
 	mutex_lock(&virt_vms_mutex);
 	vm = virt_vm_find(kvm);
-	if (vm) {
-		hash_del(&vm->node);
-		virt_vms_nr--;
-	}
+	if (vm)
+		virt_vm_unhash_locked(vm);
 	mutex_unlock(&virt_vms_mutex);
 	return vm;
+}
+
+/*
+ * Undoes virt_vm_register() of @vm itself, unless a BYE or the VM's death
+ * got there first (then not a later registration of the same VM).
+ */
+void virt_vm_unregister(struct virt_vm *vm)
+{
+	bool hashed;
+
+	mutex_lock(&virt_vms_mutex);
+	hashed = !hlist_unhashed(&vm->node);
+	if (hashed)
+		virt_vm_unhash_locked(vm);
+	mutex_unlock(&virt_vms_mutex);
+	if (hashed)
+		virt_vm_finish(vm, -ECONNRESET, true);
 }
 
 /* The guest said goodbye; called in one of its vCPUs. */
@@ -188,13 +325,23 @@ int virt_vm_unregister_kvm(struct kvm *kvm)
 
 	if (!vm)
 		return -ENOENT;
-	virt_vm_finish(vm, -ECONNRESET);
+	virt_vm_finish(vm, -ECONNRESET, true);
 	return 0;
 }
 
 unsigned int virt_vm_count(void)
 {
 	return READ_ONCE(virt_vms_nr);
+}
+
+unsigned int virt_vm_live(void)
+{
+	return atomic_read(&virt_vms_live);
+}
+
+unsigned int virt_cid_count(void)
+{
+	return atomic_read(&virt_cids_used);
 }
 
 /*
@@ -209,8 +356,9 @@ static int virt_vm_destroyed(struct notifier_block *nb, unsigned long action,
 	if (vm) {
 		pr_info("virtsocket: VM with CID %u (pid %d) destroyed\n",
 			vm->cid, vm->pid);
-		virt_vm_finish(vm, -ECONNRESET);
+		virt_vm_finish(vm, -ECONNRESET, false);
 	}
+	virt_cid_unpark(data);
 	return NOTIFY_DONE;
 }
 
@@ -256,7 +404,8 @@ int virt_vms_init(void)
 	virt_proc_dir = proc_mkdir("virtsocket", NULL);
 	if (!virt_proc_dir)
 		return -ENOMEM;
-	if (!proc_create_single("vms", 0444, virt_proc_dir, virt_vms_show))
+	/* Ring addresses and VMM pids: root's business only. */
+	if (!proc_create_single("vms", 0400, virt_proc_dir, virt_vms_show))
 		goto err_proc;
 	r = kvm_register_destroy_vm_notifier(&virt_vm_destroy_nb);
 	if (r)
@@ -271,20 +420,45 @@ err_proc:
 /* After the hypercall hook is gone: no new registrations can appear. */
 void virt_vms_exit(void)
 {
-	struct virt_vm *vm;
-	struct hlist_node *tmp;
 	int bkt;
 
 	remove_proc_subtree("virtsocket", NULL);
-	mutex_lock(&virt_vms_mutex);
-	hash_for_each_safe(virt_vms, bkt, tmp, vm, node) {
-		hash_del(&vm->node);
-		virt_vms_nr--;
-		mutex_unlock(&virt_vms_mutex);
-		virt_vm_finish(vm, -ECONNRESET);
+	/*
+	 * One VM at a time, from the start of the table each time: the mutex
+	 * is dropped to finish it, and a VM dying meanwhile unhashes its own.
+	 */
+	for (;;) {
+		struct virt_vm *found = NULL;
+
 		mutex_lock(&virt_vms_mutex);
+		for (bkt = 0; !found && bkt < HASH_SIZE(virt_vms); bkt++)
+			found = hlist_entry_safe(virt_vms[bkt].first,
+						 struct virt_vm, node);
+		if (found)
+			virt_vm_unhash_locked(found);
+		mutex_unlock(&virt_vms_mutex);
+		if (!found)
+			break;
+		virt_vm_finish(found, -ECONNRESET, false);
 	}
-	mutex_unlock(&virt_vms_mutex);
 	kvm_unregister_destroy_vm_notifier(&virt_vm_destroy_nb);
+	for (;;) {
+		struct virt_cid_park *p = NULL;
+
+		mutex_lock(&virt_vms_mutex);
+		for (bkt = 0; !p && bkt < HASH_SIZE(virt_parked); bkt++)
+			p = hlist_entry_safe(virt_parked[bkt].first,
+					     struct virt_cid_park, node);
+		if (p) {
+			hash_del(&p->node);
+			virt_cid_free(p->cid);
+		}
+		mutex_unlock(&virt_vms_mutex);
+		if (!p)
+			break;
+		kfree(p);
+	}
+	/* kfree_rcu() of the last VMs before the module's text goes. */
+	rcu_barrier();
 	ida_destroy(&virt_cids);
 }

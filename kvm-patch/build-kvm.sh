@@ -2,7 +2,10 @@
 # Rebuild kvm.ko, kvm-amd.ko and kvm-intel.ko with the virtsocket patch series
 # for the installed Debian 6.1 kernel, from the matching linux-source-6.1.
 #
-#   kvm-patch/build-kvm.sh OUTDIR
+#   kvm-patch/build-kvm.sh OUTDIR [KDIR]
+#
+# KDIR is another build tree of the same source (the debug kernel,
+# scripts/debug-modules.sh); by default the installed kernel's headers.
 #
 # OUTDIR/src holds the patched subset of the kernel tree (arch/x86/kvm,
 # virt/kvm and the headers the series touches) shaped like the kernel's, so
@@ -19,6 +22,10 @@ out=$(cd "$out" && pwd)
 release=$("$here/../scripts/kernel-version.sh")
 tarball=$("$here/../scripts/kernel-version.sh" --source)
 kdir=/lib/modules/$release/build
+if [ -n "${2:-}" ]; then
+	kdir=$2
+	release=$(cat "$kdir/include/config/kernel.release")
+fi
 mapfile -t patches < <(ls "$here"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-)
 
 # Headers the series changes: they shadow the installed ones for every

@@ -7,6 +7,8 @@ packages=(
 	# kernel side and the test bed (TESTBED.md)
 	build-essential linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod file xz-utils patch procps
+	# the debug kernel (scripts/debug-kernel.sh) and W=1/sparse checks
+	bison flex bc libelf-dev libssl-dev sparse
 	# user space: C++20 library, tests, benchmarks
 	cmake g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
 	nlohmann-json3-dev libcli11-dev clang-14 libclang-rt-14-dev valgrind

@@ -50,7 +50,7 @@ for attempt in 1 2 3; do
 	vm-images/testbed --guests 2 --host-grace 60 --out "$out/$attempt" \
 		--host "$host_cmd" --guest "$guest_cmd" 2>&1 | tee "$out/$attempt.log" || rc=$?
 	[ "$rc" = 0 ] && break
-	reason=$(testbed_crash "$out/$attempt") || exit "$rc"
+	reason=$(testbed_verdict "$out/$attempt") || { echo "--- demo: $reason"; exit "$rc"; }
 	[ "$attempt" = 3 ] && exit "$rc"
 	echo "--- demo: $reason; booting the test bed again"
 done

@@ -29,11 +29,11 @@ if [ "$TB_NET" = 1 ]; then
 fi
 start=$(date +%s.%N)
 # shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
-timeout -k 5 "$TB_GUEST_TIMEOUT" qemu-system-x86_64 \
+timeout -k 5 "$TB_GUEST_TIMEOUT" "$TB_QEMU" ${TB_QEMU_DATA:+-L "$TB_QEMU_DATA"} \
 	-machine q35,accel=kvm -cpu "$TB_GUEST_CPU" -smp "$TB_GUEST_CPUS" -m "$TB_GUEST_MEM" \
 	-nodefaults -no-user-config -display none -no-reboot \
-	-kernel "/boot/vmlinuz-$TB_RELEASE" -initrd "$TB_INITRD" \
-	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1 tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out" \
+	-kernel "$TB_GUEST_KIMAGE" -initrd "$TB_GUEST_INITRD" \
+	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1${TB_GUEST_ARGS:+ $TB_GUEST_ARGS} tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out${TB_GUEST_MODROOT:+ tb.modroot=$TB_GUEST_MODROOT}" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \

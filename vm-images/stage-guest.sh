@@ -17,6 +17,9 @@ name=guest$idx
 echo "${name}_stage_uptime $(cut -d' ' -f1 /proc/uptime)" >>"$out/times"
 mount -t debugfs debugfs /sys/kernel/debug
 hostname "$name"
+# kmemleak (debug kernel): only what becomes unreferenced from here on.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -w "$kmemleak" ] && echo clear >"$kmemleak"
 
 # NICs of testbed --net, found by MAC address (no udev here).
 net_up() {
@@ -42,7 +45,7 @@ elif [ "$TB_VSOCK" = 1 ] && ! modprobe vmw_vsock_virtio_transport >>"$out/$name.
 	echo "testbed: $name: cannot load the vsock transport" >>"$out/$name.log"
 	rc=1
 elif [ "$TB_GUEST_MODULE" = 1 ] &&
-   ! insmod "$TB_REPO/guest-module/virtsocket_guest.ko" >>"$out/$name.log" 2>&1; then
+   ! insmod "$TB_GUEST_KO" >>"$out/$name.log" 2>&1; then
 	echo "testbed: $name: loading virtsocket_guest.ko failed:" >>"$out/$name.log"
 	dmesg | grep virtsocket >>"$out/$name.log"
 	rc=1
@@ -52,11 +55,16 @@ else
 	{
 		echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
 		awk '$1 == "virtsocket_guest" { print $1, $6, $2 }' /proc/modules
+		[ -r /sys/kernel/virtsocket/vector ] && echo "vector $(cat /sys/kernel/virtsocket/vector)"
 	} >"$out/$name.text" 2>/dev/null
 	(cd "$TB_REPO" && exec bash -c "$TB_GUEST_CMD") >>"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 fi
 echo "$rc" >"$out/$name.rc"
+if [ -w "$kmemleak" ]; then
+	echo scan >"$kmemleak" && echo scan >"$kmemleak" && cat "$kmemleak" >"$out/$name.kmemleak"
+	[ -s "$out/$name.kmemleak" ] || rm -f "$out/$name.kmemleak"
+fi
 dmesg >"$out/$name.dmesg"
 sync
 poweroff -f

@@ -1,72 +1,135 @@
 #!/bin/bash
-# testbed_crash, for tests/e2e/run.sh and vm-images/demo.sh, which boot the
-# test bed again when it says so ($OUTDIR.log is the test bed's own output),
-# and guest_shutdowns, which vm-images/testbed prints when a guest vanished.
+# The verdict on a failed test-bed run, for tests/e2e/run.sh, bench/sweep.sh
+# and vm-images/demo.sh (OUT is the run's $TESTBED_OUT), and guest_shutdowns,
+# which vm-images/testbed prints when a guest vanished.
+#
+# testbed_verdict OUT prints one line and returns 0 only for "nest: ...": the
+# emulated nest (QEMU TCG with nested SVM) crashed on its own, which may be
+# repeated.  Everything else is "failure: ...".  A crash (panic, lockup, RCU
+# stall, triple fault, a silent reset) is the nest's own only when none of
+# these holds:
+#  - a frame of ours or of the KVM patch is on any printed stack;
+#  - the triple fault hit our guest module or was delivering our vector;
+#  - a kernel report (KASAN, lockdep, UBSAN, DEBUG_OBJECTS, WARN, BUG)
+#    came before it, or kmemleak found a leak;
+#  - on the debug kernel, with our modules loaded: its signature is not one
+#    a control run without our modules recorded (tests/e2e/nest-signatures),
+#    unless it happened while booting, before any code of ours was loaded.
+# A run the test bed stopped at its time limit, with no crash, is a failure.
 
-# A failure that our code cannot have caused: the emulated test host
-# (QEMU TCG with nested SVM) crashed with no virtsocket code on the stack, a
-# guest died while booting, before its stage script (and our module) ran, a
-# guest triple-faulted outside our module without a kernel error, or a guest
-# vCPU stopped taking interrupts as the test host's do.
-# Such runs are retried; the reason is printed and counted.
-testbed_crash() { # testbed_crash OUTDIR -> prints the reason, status 0 if one
-	local out=$1 i f ended faults
-	# Stack frames of our code look like "virt_flush+0x12/0x340 [virtsocket_host]".
-	local our_frames='(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket'
-	local kernel_errors='(^|[^A-Za-z_])(BUG|WARNING)([^A-Za-z_]|$)|Oops|general protection|Call Trace|Kernel panic'
-	if grep -qE "Kernel panic|stack guard page was hit|soft lockup|rcu_preempt detected stalls" "$out/host.console" 2>/dev/null &&
-	   ! grep -qE "$our_frames" "$out/host.console"; then
-		echo "the test host's kernel crashed or locked up outside virtsocket: $(grep -m1 -oE 'BUG: .*|Kernel panic.*|rcu: INFO: .*' "$out/host.console")"
-		return 0
+# Stack frames of our code ("virt_flush+0x12/0x340 [virtsocket_host]") and
+# of the KVM patch series.
+crash_our_frames='(virt_[a-z_]+|virtsocket[a-z_]*)\+0x|\[virtsocket|kvm_[a-z_]*hypercall_hook|kvm_deliver_fixed_irq|kvm_[a-z_]*destroy_vm_notifier'
+# Kernel reports other than the crash itself.
+crash_reports='BUG: (KASAN|KFENCE|sleeping function|scheduling while atomic|unable to handle|kernel NULL)|WARNING:|UBSAN:|ODEBUG:|list_(add|del) corruption|Oops|general protection'
+crash_signatures_file=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/nest-signatures
+
+# The crash of a run, as a signature that does not depend on addresses or
+# timings: "host soft lockup in FUNC", "guest triple fault at FUNC delivering
+# vector 0xec", ...  Prints nothing when the run shows no crash.
+crash_signature() { # crash_signature OUT
+	local out=$1 f who rip func faults i ended
+	for f in "$out/host.console" "$out"/guest*.console; do
+		[ -f "$f" ] || continue
+		who=host
+		[[ $(basename "$f") == guest* ]] && who=guest
+		# The first function of the report: RIP, or the first stack frame.
+		func=$(awk '/Kernel panic|soft lockup|rcu_preempt detected stalls/ { f = 1 }
+			f && /RIP: [0-9]+:[a-z_]/ { sub(/.*RIP: [0-9]+:/, ""); sub(/\+.*/, ""); print; exit }' "$f")
+		if grep -q 'soft lockup' "$f"; then
+			echo "$who soft lockup in ${func:-?}"; return
+		elif grep -q 'All QSes seen' "$f" && grep -q 'rcu_preempt kthread starved' "$f"; then
+			echo "$who vCPU stopped taking interrupts (RCU kthread starved, all quiescent states seen)"; return
+		elif grep -q 'rcu_preempt detected stalls' "$f"; then
+			echo "$who RCU stall in ${func:-?}"; return
+		elif grep -q 'Kernel panic' "$f"; then
+			echo "$who panic: $(grep -m1 -oE 'Kernel panic - not syncing: [^0-9]*' "$f" | cut -c28-80)"; return
+		fi
+	done
+	if grep -qs 'did not boot within' "$out/stopped"; then
+		echo "host hung while booting, before our code was loaded (the test bed stopped it)"; return
 	fi
-	# Reset with no word from its kernel: a triple fault in the emulator.
-	if [ ! -e "$out/host.dmesg" ] && [ -s "$out/host.console" ] &&
-	   ! grep -qE 'Call Trace|BUG|Oops|Kernel panic|virtsocket' "$out/host.console" &&
-	   ! grep -qs 'time limit' "$out.log"; then
-		echo "the test host reset without a kernel message, before finishing"
-		return 0
+	# The test host reset without a word from its kernel (stage never ended);
+	# not one that powered off (its init gave up: a failure of the run).
+	if [ ! -e "$out/host.dmesg" ] && [ -s "$out/host.console" ] && [ ! -e "$out/stopped" ] &&
+	   ! grep -q 'reboot: Power down' "$out/host.console"; then
+		echo "host reset without a kernel message"; return
 	fi
-	# Guests whose QEMU ended, by index.
 	ended=$(sed -n 's/^guest\([0-9]*\)_qemu_rc .*/\1/p' "$out/times" 2>/dev/null)
 	for i in $ended; do
-		if ! grep -q "^guest${i}_stage_uptime " "$out/times"; then
-			echo "guest$i died while booting, before virtsocket was loaded"
-			return 0
+		grep -q "^guest${i}_stage_uptime " "$out/times" && continue
+		if [ -e "$out/guest$i.stopped" ]; then
+			echo "guest hung while booting (the test bed stopped it: $(cat "$out/guest$i.stopped"))"
+		else
+			echo "guest died while booting"
 		fi
+		return
 	done
-	# A guest triple-faulted with no kernel error, outside our module: seen
-	# in this nest while a guest takes a timer interrupt just after enabling
-	# interrupts (kernel +0xa59b99, _raw_spin_unlock_irqrestore).
 	faults=$(guest_shutdowns "$out")
-	if [ -n "$faults" ] && ! grep -qv '(kernel +' <<<"$faults"; then
-		for i in $ended; do
-			[ -e "$out/guest$i.rc" ] && continue
-			grep -qE "$kernel_errors" "$out/guest$i.console" 2>/dev/null && continue
-			echo "guest$i triple-faulted outside virtsocket: $(head -1 <<<"$faults")"
-			return 0
+	if [ -n "$faults" ]; then
+		head -1 <<<"$faults" | sed -E 's/ in guest[0-9]+ \(kernel \+0x[0-9a-f]+ ([^) ][^)]*)\)/ at \1/;
+			s/ in guest[0-9]+ \(kernel (\+0x[0-9a-f]+) ?\)/ at kernel \1/;
+			s/at RIP 0x[0-9a-f]+/at an address/; s/^/guest /'
+		return
+	fi
+}
+
+testbed_verdict() { # testbed_verdict OUT
+	local out=$1 sig f hit v kernel modules=0 stopped=
+	[ -e "$out/stopped" ] && stopped=$(cat "$out/stopped")
+	# shellcheck source=/dev/null
+	[ -f "$out/config" ] && . <(grep -E '^TB_(KERNEL|HOST_MODULE|GUEST_MODULE)=' "$out/config")
+	kernel=${TB_KERNEL:-debian}
+	[ "${TB_HOST_MODULE:-0}" = 1 ] || [ "${TB_GUEST_MODULE:-0}" = 1 ] && modules=1
+	sig=$(crash_signature "$out")
+	for f in "$out/host.console" "$out"/guest*.console "$out"/*.dmesg; do
+		[ -f "$f" ] || continue
+		hit=$(grep -m1 -E "$crash_reports" "$f") &&
+			{ echo "failure: a kernel report in $(basename "$f"): $hit${sig:+; then: $sig}"; return 1; }
+	done
+	for f in "$out"/*.kmemleak; do
+		[ -s "$f" ] && { echo "failure: kmemleak found leaks ($(basename "$f"))${sig:+; then: $sig}"; return 1; }
+	done
+	if [ -z "$sig" ]; then
+		if hit=$(grep -m1 'testbed-init:' "$out/host.console" 2>/dev/null); then
+			echo "failure: the test host's init gave up: ${hit#*testbed-init: }"
+		elif [ -e "$out/stopped" ]; then
+			echo "failure: $(cat "$out/stopped"), with no crash"
+		else
+			echo "failure: no crash of the nest (a test failed)"
+		fi
+		return 1
+	fi
+	for f in "$out/host.console" "$out"/guest*.console "$out"/*.dmesg; do
+		[ -f "$f" ] || continue
+		hit=$(grep -m1 -oE "$crash_our_frames" "$f" | head -1) && [ -n "$hit" ] &&
+			{ echo "failure: $sig, with our code on the stack ($hit in $(basename "$f"))"; return 1; }
+	done
+	if [[ $sig == "guest triple fault"* ]]; then
+		[[ $sig == *virtsocket_guest* ]] && { echo "failure: $sig (in our guest module)"; return 1; }
+		for f in "$out"/guest*.text; do
+			v=$(sed -n 's/^vector //p' "$f" 2>/dev/null)
+			[ -n "$v" ] && [[ $sig == *"delivering vector $(printf '%#x' "$v")"* ]] &&
+				{ echo "failure: $sig (our notification vector)"; return 1; }
 		done
 	fi
-	# A guest vCPU that stopped taking interrupts, as the test host's do: RCU
-	# saw every CPU's quiescent state, yet its grace-period kthread, runnable,
-	# never ran (a CPU spinning with interrupts off in our code would have
-	# held up a quiescent state instead); none of our code on the stacks.
-	for f in "$out"/guest*.console; do
-		[ -f "$f" ] || continue
-		if grep -q 'All QSes seen' "$f" && grep -q 'rcu_preempt kthread starved' "$f" &&
-		   ! grep -qE "$our_frames" "$f"; then
-			echo "$(basename "$f" .console): a vCPU stopped taking interrupts (RCU grace-period kthread starved, all quiescent states seen)"
-			return 0
-		fi
-	done
-	return 1
+	if [ "$kernel" = debug ] && [ "$modules" = 1 ] && [[ $sig != *"booting"* ]] &&
+	   ! grep -qxF "debug: $sig" "$crash_signatures_file" 2>/dev/null; then
+		echo "failure: $sig, on the debug kernel with our modules, a crash no control run recorded"
+		return 1
+	fi
+	echo "nest: $sig${stopped:+ ($stopped)}"
+	return 0
 }
 
 # The triple faults (SHUTDOWN exits) the test host's KVM recorded
 # (vm-images/stage-host.sh), placed with the guests' own address lists
-# (stage-guest.sh writes guestN.text: kernel text, virtsocket_guest module).
+# (stage-guest.sh writes guestN.text: kernel text, virtsocket_guest module)
+# and, in the kernel, named from its System.map.
 guest_shutdowns() { # guest_shutdowns OUT
-	local out=$1 line rip info f name start end where
+	local out=$1 line rip info f name start end where map
 	[ -s "$out/host.guest-shutdowns" ] || return 0
+	map=$(sed -n 's/^TB_SYSTEM_MAP=//p' "$out/config" 2>/dev/null)
 	while read -r line; do
 		rip=$(grep -oE 'rip 0x[0-9a-f]+' <<<"$line") rip=${rip#rip }
 		info=$(grep -oE 'intr_info 0x[0-9a-f]+' <<<"$line") info=${info#intr_info }
@@ -74,10 +137,14 @@ guest_shutdowns() { # guest_shutdowns OUT
 		for f in "$out"/guest*.text; do
 			[ -f "$f" ] || continue
 			while read -r name start end; do
+				[ "$name" = kernel ] || [ "$name" = virtsocket_guest ] || continue
 				[ "$name" = virtsocket_guest ] && end=$((start + end))
 				[ -n "$start" ] && [ -n "$end" ] || continue
-				[ $((rip >= start && rip < end)) = 1 ] &&
-					where="in $(basename "$f" .text) ($name +$(printf '%#x' $((rip - start))))"
+				[ $((rip >= start && rip < end)) = 1 ] || continue
+				where="in $(basename "$f" .text) ($name +$(printf '%#x' $((rip - start)))"
+				[ "$name" = kernel ] && [ -r "$map" ] &&
+					where="$where $(kernel_symbol "$map" $((rip - start)))"
+				where="$where)"
 			done <"$f"
 		done
 		if [ $((info & 0x80000000)) != 0 ]; then
@@ -85,4 +152,23 @@ guest_shutdowns() { # guest_shutdowns OUT
 		fi
 		echo "triple fault $where"
 	done <"$out/host.guest-shutdowns"
+}
+
+# The function at an offset from _stext, from a System.map.
+kernel_symbol() { # kernel_symbol SYSTEM_MAP OFFSET
+	python3 - "$1" "$2" <<'PY'
+import sys
+syms = []
+for line in open(sys.argv[1]):
+    a, t, n = line.split()[:3]
+    if t in "tT":
+        syms.append((int(a, 16), n))
+syms.sort()
+base = dict((n, a) for a, n in syms).get("_stext")
+if base is None:  # Debian's System.map is a stub (the real one is in -dbg)
+    sys.exit(0)
+want = base + int(sys.argv[2])
+best = max((s for s in syms if s[0] <= want), default=(0, "?"))
+print(best[1])
+PY
 }

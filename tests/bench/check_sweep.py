@@ -27,6 +27,17 @@ def main():
                  "micro.json", "callgrind.json"):
         if not (res / name).is_file() or (res / name).stat().st_size == 0:
             problems.append(f"{name} is missing or empty")
+    # Test-bed boots that failed (bench/sweep.sh): only the nest's own crash
+    # is forgiven, and never one during an AF_VIRT run.
+    boots = res / "boots.txt"
+    for line in boots.read_text().splitlines() if boots.exists() else []:
+        print(f"check_sweep: {line}")
+        if ": failure:" in line:
+            problems.append(f"a test-bed boot failed: {line}")
+    crashed = res / "crashed"
+    for name in crashed.read_text().split() if crashed.exists() else []:
+        if name.startswith("virt-"):
+            problems.append(f"the guest died during the AF_VIRT run {name}")
     if len(list((res / "raw").glob("*.json"))) != cfg["runs"]:
         problems.append(f"raw/ does not hold the {cfg['runs']} runs")
     with open(res / "sweep.csv") as f:

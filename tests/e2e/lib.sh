@@ -13,10 +13,15 @@ fail() {
 
 log() { echo "$(cut -d' ' -f1 /proc/uptime)s: $*"; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.
+# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.  COMMAND runs
+# again at each poll, but its words are expanded once, at the call: a value
+# that must be read at each poll goes into a function (e.g. sysfs_ge), never
+# into a $(...) among the words.
 wait_until() {
 	local limit=$1 what=$2 i
 	shift 2
+	# (Ten times longer on the debug kernel: vm-images/testbed's WAIT_SCALE.)
+	limit=$((limit * ${TB_WAIT_SCALE:-1}))
 	for ((i = 0; i < limit * 10; i++)); do
 		"$@" && return 0
 		sleep 0.1
@@ -36,6 +41,7 @@ expect_ge() { # expect_ge ACTUAL MIN WHAT
 }
 
 sysfs() { cat "$VIRT_SYSFS/$1"; }
+sysfs_ge() { [ "$(sysfs "$1")" -ge "$2" ] 2>/dev/null; } # sysfs_ge FILE MIN, read at each call
 
 # Host: rows of the VM listing, and one column of the row of CID $1.
 vm_count() { tail -n +2 "$VIRT_VMS" | wc -l; }
@@ -46,8 +52,46 @@ vm_field() { # vm_field CID COLUMN
 		$1 == cid { print $idx[col] }' "$VIRT_VMS"
 }
 
-guest_module=$REPO/guest-module/virtsocket_guest.ko
-host_module=$REPO/host-module/virtsocket_host.ko
+# The modules of the kernel the test bed runs (testbed --kernel).
+# shellcheck source=/dev/null
+. "$TESTBED_OUT/config"
+guest_module=$TB_GUEST_KO
+host_module=$TB_HOST_KO
+hostile_module=$TB_HOSTILE_KO
+
+# A guest a case boots itself (vm-killed's victims) that died or hung before
+# its stage script, so before any code of ours ran in it, with no kernel
+# report on its console and, if it died, a triple fault recorded: the nest's
+# own crash, which the control lane shows alike (tests/e2e/nest-control.sh
+# --workload boots).  The case may boot another in its place once: that is
+# its one repeat, which tests/e2e/run.sh prints and counts in the suite's.
+. "$REPO/vm-images/testbed-crash.sh"
+# (The test host's trace of guest SHUTDOWN exits: vm-images/stage-host.sh.)
+shutdown_trace=/sys/kernel/debug/tracing/trace
+shutdowns_seen() { # the SHUTDOWN exits the trace holds so far
+	local n
+	n=$(grep -vc '^#' "$shutdown_trace" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+boot_death_verdict() { # boot_death_verdict N DIED|HUNG SHUTDOWNS_BEFORE
+	local console=$TESTBED_OUT/guest$1.console hit
+	if hit=$(grep -m1 -E "$crash_reports" "$console" 2>/dev/null); then
+		echo "failure: guest$1's kernel reported: $hit"
+	elif [ "$2" = HUNG ]; then
+		echo "nest: guest$1 hung while booting, before its stage (not up within $TB_BOOT_LIMIT s)"
+	elif [ "$(shutdowns_seen)" -gt "$3" ]; then
+		echo "nest: guest$1 died while booting, before its stage: $(grep -v '^#' "$shutdown_trace" |
+			tail -1 | grep -oE 'rip 0x[0-9a-f]+|intr_info 0x[0-9a-f]+' | xargs)"
+	else
+		echo "failure: guest$1's QEMU ended while it booted, without a triple fault"
+	fi
+}
+case_repeat() { # case_repeat VERDICT
+	[ ! -s "$TESTBED_OUT/repeats" ] ||
+		fail "a second crash of the nest in this case (the first: $(cat "$TESTBED_OUT/repeats")): $1"
+	echo "$1" >>"$TESTBED_OUT/repeats"
+	log "REPEAT (counted by run.sh): $1"
+}
 
 # insmod that must fail; prints the module's kernel messages.
 insmod_must_fail() { # insmod_must_fail MODULE EXPECTED_DMESG_TEXT

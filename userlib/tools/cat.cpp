@@ -29,6 +29,14 @@ bool write_all(int fd, std::span<const std::byte> buf)
 	return true;
 }
 
+// A reset connection (the peer aborted, or its VM died) has an exit status of
+// its own, so that a reader can tell it from an end of stream.
+int fail_socket(std::string_view what, std::error_code ec)
+{
+	return tool::fail(prog, ec == vs::errno_code(ECONNRESET) ? tool::exit_reset : tool::exit_runtime,
+			  std::string(what) + ": " + ec.message());
+}
+
 // stdin -> socket and socket -> stdout until the socket reaches end of stream
 // and stdin is done (or at once with quit_on_eof).  Stdin's end becomes a
 // half-close, so the peer still gets to answer.
@@ -53,16 +61,15 @@ int relay(vs::stream_socket& sock, bool quit_on_eof)
 			if (n <= 0) {
 				stdin_open = false;
 				if (auto r = sock.shutdown(SHUT_WR); !r && sock_open)
-					return tool::fail(prog, tool::exit_runtime,
-							  "shutdown: " + r.error().message());
+					return fail_socket("shutdown", r.error());
 			} else if (auto r = sock.send_all(std::span(buf).first(static_cast<std::size_t>(n))); !r) {
-				return tool::fail(prog, tool::exit_runtime, "send: " + r.error().message());
+				return fail_socket("send", r.error());
 			}
 		}
 		if (fds[1].revents) {
 			auto n = sock.recv(buf);
 			if (!n)
-				return tool::fail(prog, tool::exit_runtime, "recv: " + n.error().message());
+				return fail_socket("recv", n.error());
 			if (*n == 0) {
 				sock_open = false;
 				if (quit_on_eof)
@@ -95,7 +102,9 @@ int main(int argc, char** argv)
 	app.add_flag("-v,--verbose", verbose, "Report the connection on stderr");
 	app.add_option("URI", uri, "virt:CID:PORT, vsock:CID:PORT, unix:PATH or tcp:HOST:PORT")
 		->required();
-	app.footer("Exit status: 0 done, 1 connection or I/O error, 2 usage error.");
+	app.footer("Exit status: 0 done (the peer ended its stream), 1 connection or I/O\n"
+		   "error, 2 usage error, 3 the peer reset the connection (ECONNRESET: it\n"
+		   "aborted, or its VM died).");
 	if (auto rc = tool::parse(app, argc, argv))
 		return *rc;
 

@@ -10,7 +10,9 @@
 
 namespace tool {
 
-enum exit_status : int { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+// exit_reset: virtsock-cat's connection was reset by its peer (ECONNRESET),
+// told apart from an orderly end of stream (exit_ok) and other errors.
+enum exit_status : int { exit_ok = 0, exit_runtime = 1, exit_usage = 2, exit_reset = 3 };
 
 // nullopt: go on; otherwise exit with this status (0 after --help, 2 on bad usage).
 inline std::optional<int> parse(CLI::App& app, int argc, char** argv)

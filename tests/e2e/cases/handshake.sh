@@ -40,7 +40,7 @@ guest() {
 	expect_eq "$(sysfs features)" 0x3 "features"
 	expect_eq "$(($(sysfs hypercalls) - $(sysfs flushes)))" 1 \
 		"hypercalls besides flushes (the handshake)"
-	wait_until 10 "the host's first interrupt" test "$(sysfs interrupts)" -ge 1
+	wait_until 10 "the host's first interrupt" sysfs_ge interrupts 1
 	grep -q virtsocket /proc/interrupts || fail "no virtsocket line in /proc/interrupts"
 	dmesg | grep -F "virtsocket: guest CID $cid" || fail "no handshake line in dmesg"
 	echo "$cid" >"$TESTBED_OUT/guest1.cid"

@@ -11,7 +11,7 @@ host() {
 }
 
 guest() {
-	local hostile=$REPO/tests/e2e/hostile/virtsocket_hostile.ko
+	local hostile=$hostile_module
 	insmod "$hostile" ram_mb=512 ring=0 || {
 		dmesg | grep virtsocket-hostile
 		fail "some malformed hypercall was not rejected as expected"

@@ -14,7 +14,11 @@
  * Loading succeeds only if every case matched; each case is logged as
  * "virtsocket-hostile: <case>: returned X, expected Y: ok|MISMATCH".  With
  * hold=1 the ring stays registered until rmmod (which says goodbye), so
- * that the host can inspect this VM's counters.
+ * that the host can inspect this VM's counters; what the host must have
+ * counted is logged as "virtsocket-hostile: host must count: ...".
+ *
+ * Nothing here depends on the machine's speed: the races run for a number
+ * of flushes, and the time limits only stop a case that hangs, as a failure.
  */
 #include <linux/module.h>
 #include <linux/completion.h>
@@ -49,9 +53,21 @@ static unsigned int stall_port = 6002;
 module_param(stall_port, uint, 0444);
 MODULE_PARM_DESC(stall_port, "Host port whose listener accepts one connection and never reads");
 
-static unsigned int race_ms = 2000;
-module_param(race_ms, uint, 0444);
-MODULE_PARM_DESC(race_ms, "Duration of each ring-rewriting race in ms");
+static unsigned int race_flushes = 256;
+module_param(race_flushes, uint, 0444);
+MODULE_PARM_DESC(race_flushes, "Flushes of each ring-rewriting race, each of a ring rewritten since the last");
+
+static unsigned int race_limit_s = 120;
+module_param(race_limit_s, uint, 0444);
+MODULE_PARM_DESC(race_limit_s, "Safety stop: a race not done in this many seconds fails");
+
+static unsigned int conn_limit;
+module_param(conn_limit, uint, 0444);
+MODULE_PARM_DESC(conn_limit, "The host's max_conns_per_vm: open more than that (0: skip)");
+
+static unsigned int hello_rounds = 1000;
+module_param(hello_rounds, uint, 0444);
+MODULE_PARM_DESC(hello_rounds, "Rounds of each two-vCPU HELLO race (HELLO/HELLO, HELLO/BYE)");
 
 static bool hold;
 module_param(hold, bool, 0444);
@@ -78,6 +94,13 @@ static bool registered;
 #define RX_MSG		"virtsocket-hostile rx\n"
 
 static int failed, total;
+
+/*
+ * What the host answered this registration, for its counters: descriptors
+ * it gave an error status (outside the races, whose garbage it overwrites)
+ * and flush hypercalls that failed.
+ */
+static unsigned long refused_seen, hc_failed;
 
 static bool report(const char *name, long got, long expect)
 {
@@ -206,6 +229,14 @@ static void m_vector(struct virt_hello *h)
 	h->vector = 3;
 }
 
+/* The host's half filled in by the guest: ignored (CID 2 is the host's). */
+static void m_prefilled(struct virt_hello *h)
+{
+	h->host_version = 99;
+	h->cid = VIRT_CID_HOST;
+	h->host_features = ~0ULL;
+}
+
 static const struct hostile_case cases[] = {
 	{ "unknown op", m_none, 77, 0, -EOPNOTSUPP },
 	{ "goodbye before hello", m_none, VIRT_HC_BYE, 0, -ENOENT },
@@ -225,7 +256,7 @@ static const struct hostile_case cases[] = {
 	{ "ring on the local APIC", m_ring_mmio, VIRT_HC_HELLO, 0, -ERANGE },
 	{ "ring across the end of RAM", m_ring_straddle, VIRT_HC_HELLO, 0, -ERANGE },
 	{ "notification vector 3", m_vector, VIRT_HC_HELLO, 0, -EINVAL },
-	{ "valid hello", m_none, VIRT_HC_HELLO, 0, 0 },
+	{ "valid hello, its reply fields pre-filled", m_prefilled, VIRT_HC_HELLO, 0, 0 },
 	{ "repeated hello", m_none, VIRT_HC_HELLO, 0, -EEXIST },
 	{ "goodbye", m_none, VIRT_HC_BYE, 0, 0 },
 	{ "second goodbye", m_none, VIRT_HC_BYE, 0, -ENOENT },
@@ -262,7 +293,10 @@ static u64 sink_gpa;
 
 static long hc_flush(unsigned long flags)
 {
-	return kvm_hypercall2(VIRT_HC_NR, VIRT_HC_FLUSH, flags);
+	long r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_FLUSH, flags);
+
+	hc_failed += r < 0;
+	return r;
 }
 
 /* Consumes the host's events, as a guest must, keeping them in evs[]. */
@@ -354,6 +388,7 @@ static bool desc_case(const char *name, struct virt_desc d, s32 status,
 	publish();
 	ok = check(name, "flush", flush(0), 0);
 	ok &= check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
+	refused_seen += READ_ONCE(slot->status) != 0;
 	ok &= report(name, READ_ONCE(slot->status), status);
 	ev = find_event(d.conn, ev_op ?: VIRT_OP_RESET);
 	if (ev_op) {
@@ -509,6 +544,7 @@ static void credit_case(void)
 	pr_info("virtsocket-hostile: host credit %u bytes\n", buf_alloc);
 	for (round = 0; round < 64 && !status; round++) {
 		u32 first = tx_prod;
+		s32 st;
 
 		for (i = 0; i < RING_ENTRIES; i++)
 			queue(&(struct virt_desc) {
@@ -519,8 +555,12 @@ static void credit_case(void)
 		nev = 0;
 		if (!check(name, "flush", flush(0), 0))
 			return;
-		for (i = first; i != tx_prod && !status; i++)
-			status = READ_ONCE(txr[virt_ring_slot(i, RING_ENTRIES)].status);
+		for (i = first; i != tx_prod; i++) {
+			st = READ_ONCE(txr[virt_ring_slot(i, RING_ENTRIES)].status);
+			refused_seen += st != 0;
+			if (!status)
+				status = st;
+		}
 	}
 	report(name, status, -ENOBUFS);
 	ev = find_event(4, VIRT_OP_RESET);
@@ -534,7 +574,7 @@ static void credit_case(void)
 static void rx_post_case(void)
 {
 	const char *name = "host data after a buffer outside guest RAM";
-	const struct virt_desc *ev = NULL;
+	const struct virt_desc *ev;
 	unsigned long end;
 
 	desc_case("RX_POST outside guest RAM",
@@ -545,20 +585,81 @@ static void rx_post_case(void)
 	/* The host may answer, send and shut down within the CONNECT's flush. */
 	if (!open_conn(20, data_port, NULL))
 		return;
-	end = jiffies + 20 * HZ;
-	while (!ev && time_before(jiffies, end)) {
+	/* The host's listener writes when it likes: wait for it, up to a limit. */
+	end = jiffies + 60 * HZ;
+	while (!(ev = find_event(20, VIRT_OP_SEND))) {
+		if (time_after(jiffies, end)) {
+			failed++;
+			pr_info("virtsocket-hostile: %s: no data from the host within 60 s (a safety stop, not a pass): MISMATCH\n",
+				name);
+			return;
+		}
+		msleep(20);
 		if (!check(name, "flush", flush(0), 0))
 			return;
-		ev = find_event(20, VIRT_OP_SEND);
-		if (!ev)
-			msleep(20);
 	}
-	if (!report(name, ev ? ev->len : NO_EVENT, strlen(RX_MSG)))
+	if (!report(name, ev->len, strlen(RX_MSG)))
 		return;
+	/* The buffer outside RAM was taken and dropped: a refusal. */
+	refused_seen += ev->addr == sink_gpa;
 	check(name, "buffer", ev->addr - sink_gpa, 0);
 	check(name, "memcmp", memcmp(sink, RX_MSG, strlen(RX_MSG)), 0);
 	desc_case("SHUTDOWN both ways",
 		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, 20, 0, 0), 0, 0, 0);
+}
+
+/*
+ * CONNECTs to the sink past the host's per-VM limit: at most @conn_limit
+ * are accepted (fewer if others are open), every later one is refused with
+ * -ENOBUFS; once they are reset, a new one is accepted again.
+ */
+static void conn_limit_case(void)
+{
+	const char *name = "CONNECTs past the host's per-VM connection limit";
+	u32 i, opened = 0, refused = 0, other = 0;
+
+	if (!conn_limit)
+		return;
+	for (i = 0; i < conn_limit + 8; i++) {
+		struct virt_desc d = desc(VIRT_OP_CONNECT, 0, 500 + i,
+					  ports(1500 + i, sink_port), 0);
+		struct virt_desc *slot;
+		s32 st;
+
+		nev = 0;
+		slot = queue(&d);
+		publish();
+		if (!check(name, "flush", flush(0), 0))
+			return;
+		st = READ_ONCE(slot->status);
+		if (!st && find_event(500 + i, VIRT_OP_ACCEPT) && !refused) {
+			opened++;
+		} else if (st == -ENOBUFS) {
+			refused++;
+		} else {
+			if (!other++)
+				pr_info("virtsocket-hostile: %s: CONNECT %u: status %d after %u accepted, %u refused\n",
+					name, 500 + i, st, opened, refused);
+		}
+	}
+	refused_seen += refused;
+	pr_info("virtsocket-hostile: %s: %u accepted, then %u refused with -ENOBUFS (limit %u)\n",
+		name, opened, refused, conn_limit);
+	check(name, "accepted within the limit", opened <= conn_limit, 1);
+	check(name, "other answers", other, 0);
+	report(name, refused >= 8 ? -ENOBUFS : 0, -ENOBUFS);
+	for (i = 0; i < opened; i++) {
+		queue(&(struct virt_desc){ .op = VIRT_OP_RESET, .conn = 500 + i });
+		if (i % 8 == 7 || i == opened - 1) {
+			publish();
+			nev = 0;
+			if (!check(name, "flush of the resets", flush(0), 0))
+				return;
+		}
+	}
+	if (open_conn(900, sink_port, NULL))
+		desc_case("RESET of the connection after the limit",
+			  desc(VIRT_OP_RESET, 0, 900, 0, 0), 0, 0, 0);
 }
 
 /* A whole ring of refused descriptors in one flush. */
@@ -574,7 +675,10 @@ static void full_ring_case(void)
 	check(name, "flush", flush(0), 0);
 	check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
 	for (i = 0; i < RING_ENTRIES; i++) {
-		refused += txr[virt_ring_slot(first + i, RING_ENTRIES)].status == -ENOTCONN;
+		s32 st = txr[virt_ring_slot(first + i, RING_ENTRIES)].status;
+
+		refused_seen += st != 0;
+		refused += st == -ENOTCONN;
 		resets += !!find_event(100 + i, VIRT_OP_RESET);
 	}
 	report(name, refused, RING_ENTRIES);
@@ -619,7 +723,10 @@ struct race {
 	bool header;			/* also scribble tx_prod and rx_cons */
 	bool pause, paused;		/* the flusher wants a quiet ring */
 	struct completion started[2];
-	unsigned long flushes, bad_answers, bad_cons, reconnects;
+	struct completion done;		/* the flusher made its @target flushes */
+	unsigned long target;
+	unsigned long rewrites;		/* whole-ring rewrites by the scribbler */
+	unsigned long flushes, bad_answers, bad_cons, reconnects, einval;
 };
 
 /*
@@ -681,6 +788,7 @@ static int scribbler(void *arg)
 			WRITE_ONCE(hdr->tx_prod, READ_ONCE(hdr->tx_cons) + r % 20);
 			WRITE_ONCE(hdr->rx_cons, READ_ONCE(hdr->rx_prod) - (r >> 8) % 20);
 		}
+		WRITE_ONCE(rc->rewrites, rc->rewrites + 1);
 		cond_resched();
 	}
 	return 0;
@@ -715,19 +823,30 @@ static void reconnect(struct race *rc)
 	smp_store_release(&rc->pause, false);
 }
 
+/*
+ * @target flushes, each of a ring the scribbler rewrote since the previous
+ * one (and goes on rewriting during it); every 64th reconnects first.
+ */
 static int flusher(void *arg)
 {
 	struct race *rc = arg;
+	unsigned long seen = 0;
 	long r;
 
 	complete(&rc->started[0]);
-	while (!kthread_should_stop()) {
+	while (rc->flushes < rc->target && !kthread_should_stop()) {
 		if (rc->flushes % 64 == 0)
 			reconnect(rc);
+		while (READ_ONCE(rc->rewrites) == seen && !kthread_should_stop())
+			usleep_range(20, 50);
+		if (kthread_should_stop())
+			break;
+		seen = READ_ONCE(rc->rewrites);
 		tx_prod = READ_ONCE(hdr->tx_cons) + RING_ENTRIES;
 		publish();
 		r = hc_flush(0);
 		rc->flushes++;
+		rc->einval += r == -EINVAL;
 		if (r < 0 ? !(rc->header && r == -EINVAL) : r & ~VIRT_FLUSH_MORE)
 			rc->bad_answers++;
 		if (!rc->header && r >= 0 && READ_ONCE(hdr->tx_cons) != tx_prod)
@@ -738,53 +857,81 @@ static int flusher(void *arg)
 		/* Paced: the rewriter still overlaps each flush many times. */
 		usleep_range(20, 50);
 	}
+	complete(&rc->done);
+	/* Until kthread_stop(), which needs us alive. */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
 	return 0;
+}
+
+/* Two kthreads, on the first two online CPUs when there are two, started. */
+static bool start_pair(const char *name, struct task_struct *t[2],
+		       int (*const fn[2])(void *), void *arg, const char *const comm[2])
+{
+	int cpu0 = cpumask_first(cpu_online_mask);
+	int cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		t[i] = kthread_create(fn[i], arg, "%s", comm[i]);
+		if (IS_ERR(t[i])) {
+			check(name, "kthread_create", PTR_ERR(t[i]), 0);
+			if (i)
+				kthread_stop(t[0]);
+			return false;
+		}
+	}
+	if (cpu1 < nr_cpu_ids) {
+		kthread_bind(t[0], cpu0);
+		kthread_bind(t[1], cpu1);
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	return true;
 }
 
 static void race_case(const char *name, bool header)
 {
-	struct race rc = { .header = header };
+	static int (*const fn[2])(void *) = { flusher, scribbler };
+	static const char *const comm[2] = { "hostile-flush", "hostile-scribble" };
+	struct race rc = { .header = header, .target = race_flushes };
 	struct task_struct *t[2];
-	int cpu0 = cpumask_first(cpu_online_mask);
-	int cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	bool in_time;
 	char what[96];
 	int i;
 
 	init_completion(&rc.started[0]);
 	init_completion(&rc.started[1]);
-	t[0] = kthread_create(flusher, &rc, "hostile-flush");
-	if (IS_ERR(t[0])) {
-		check(name, "kthread_create", PTR_ERR(t[0]), 0);
-		return;
-	}
-	t[1] = kthread_create(scribbler, &rc, "hostile-scribble");
-	if (IS_ERR(t[1])) {
-		check(name, "kthread_create", PTR_ERR(t[1]), 0);
-		kthread_stop(t[0]);
-		return;
-	}
-	if (cpu1 < nr_cpu_ids) {
-		kthread_bind(t[0], cpu0);
-		kthread_bind(t[1], cpu1);
-	} else {
+	init_completion(&rc.done);
+	if (num_online_cpus() < 2)
 		pr_info("virtsocket-hostile: one CPU: rewrites interleave with flushes\n");
-	}
-	for (i = 0; i < 2; i++)
-		wake_up_process(t[i]);
+	if (!start_pair(name, t, fn, &rc, comm))
+		return;
 	for (i = 0; i < 2; i++)
 		wait_for_completion(&rc.started[i]);
-	msleep(race_ms);
+	in_time = wait_for_completion_timeout(&rc.done, race_limit_s * HZ);
 	kthread_stop(t[0]);
 	kthread_stop(t[1]);
 
-	pr_info("virtsocket-hostile: %s: %lu flushes, %lu reconnects\n",
-		name, rc.flushes, rc.reconnects);
+	pr_info("virtsocket-hostile: %s: %lu of %lu flushes, %lu ring rewrites, %lu reconnects, %lu flushes refused with -EINVAL\n",
+		name, rc.flushes, rc.target, rc.rewrites, rc.reconnects, rc.einval);
+	if (!in_time) {
+		failed++;
+		pr_info("virtsocket-hostile: %s: time limit of %u s reached after %lu of %lu flushes (a safety stop, not a pass): MISMATCH\n",
+			name, race_limit_s, rc.flushes, rc.target);
+	}
 	snprintf(what, sizeof(what), "%s: answers other than 0/MORE%s", name,
 		 header ? "/-EINVAL" : "");
 	report(what, rc.bad_answers, 0);
 	if (!header)
 		check(name, "flushes with tx_cons off tx_prod", rc.bad_cons, 0);
-	check(name, "flushes >= 64", rc.flushes >= 64, 1);
+	/* Each reconnect's flush, on a quiet ring, must succeed. */
+	if (in_time)
+		check(name, "reconnects", rc.reconnects, DIV_ROUND_UP(rc.target, 64));
 
 	/* Back to a sane ring. */
 	memset(txr, 0, RING_ENTRIES * sizeof(*txr));
@@ -797,6 +944,170 @@ static void race_case(const char *name, bool header)
 	report(what, flush(0), 0);
 }
 
+/*
+ * Two vCPUs in lock step, @hello_rounds rounds: HELLO against HELLO (one
+ * wins, the other gets -EEXIST), HELLO against BYE (the BYE may free the
+ * registration while the HELLO still finishes it), or a FLUSH carrying a
+ * CONNECT to the host's sink against BYE (the connection may be made while
+ * the VM is torn down).  After each round the first thread says goodbye;
+ * exactly one goodbye of a round succeeds.
+ */
+struct hello_race {
+	unsigned long op[2];		/* FLUSH: registered and CONNECT queued first */
+	long r[2];
+	atomic_t arrived, finished;
+	unsigned long deadline;		/* jiffies: the safety stop */
+	unsigned int rounds, bad;
+	bool late;
+	struct completion started[2], done[2];
+};
+
+/* Both threads at @target, or false on the safety stop. */
+static bool hello_gate(struct hello_race *hr, atomic_t *count, int target)
+{
+	atomic_inc(count);
+	while (atomic_read(count) < target) {
+		if (kthread_should_stop() || time_after(jiffies, hr->deadline)) {
+			WRITE_ONCE(hr->late, true);
+			return false;
+		}
+		cpu_relax();
+		cond_resched();
+	}
+	return true;
+}
+
+static void hello_round_check(struct hello_race *hr)
+{
+	long bye_expect, bye;
+	int won;
+
+	if (hr->op[0] == VIRT_HC_FLUSH) {
+		if ((hr->r[0] != 0 && hr->r[0] != VIRT_FLUSH_MORE && hr->r[0] != -ENOTCONN) ||
+		    hr->r[1] != 0)
+			goto bad;
+		bye_expect = -ENOENT;
+	} else if (hr->op[1] == VIRT_HC_HELLO) {
+		won = (hr->r[0] == 0) + (hr->r[1] == 0);
+		if (won != 1 || (hr->r[0] != -EEXIST && hr->r[1] != -EEXIST))
+			goto bad;
+		bye_expect = 0;
+	} else {
+		if (hr->r[0] != 0 || (hr->r[1] != 0 && hr->r[1] != -ENOENT))
+			goto bad;
+		bye_expect = hr->r[1] == 0 ? -ENOENT : 0;
+	}
+	bye = kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE);
+	if (bye == bye_expect)
+		return;
+	hr->r[1] = bye;
+bad:
+	if (!hr->bad++)
+		pr_info("virtsocket-hostile: HELLO race round %u: returned %ld and %ld\n",
+			hr->rounds, hr->r[0], hr->r[1]);
+	/* Whatever happened, start the next round unregistered. */
+	kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE);
+}
+
+static int hello_racer(struct hello_race *hr, int t)
+{
+	unsigned int i;
+
+	complete(&hr->started[t]);
+	for (i = 0; i < hello_rounds; i++) {
+		if (t == 0 && hr->op[0] == VIRT_HC_FLUSH) {
+			long r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
+
+			if (r) {
+				hr->r[0] = r;
+				hr->r[1] = 0;
+				hr->bad++;
+				pr_info("virtsocket-hostile: HELLO before round %u returned %ld\n",
+					i, r);
+			}
+			/* The HELLO zeroed the ring's indices. */
+			tx_prod = 0;
+			rx_cons = 0;
+			queue(&(struct virt_desc) {
+				.op = VIRT_OP_CONNECT, .conn = 40,
+				.addr = ports(1040, sink_port), .buf_alloc = 65536,
+			});
+			publish();
+		}
+		if (!hello_gate(hr, &hr->arrived, 2 * (i + 1)))
+			break;
+		/* (FLUSH takes flags, none here; the others the hello block.) */
+		hr->r[t] = kvm_hypercall2(VIRT_HC_NR, hr->op[t],
+					  hr->op[t] == VIRT_HC_FLUSH ? 0 : virt_to_phys(hello));
+		if (!hello_gate(hr, &hr->finished, 2 * (i + 1)))
+			break;
+		if (t == 0) {
+			hello_round_check(hr);
+			hr->rounds++;
+		}
+		/*
+		 * Paced between rounds: two vCPUs spinning in the guest
+		 * back to back starve the emulated test host (nested SVM
+		 * under TCG) of its own timer ticks.
+		 */
+		usleep_range(100, 200);
+	}
+	complete(&hr->done[t]);
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static int hello_racer0(void *arg)
+{
+	return hello_racer(arg, 0);
+}
+
+static int hello_racer1(void *arg)
+{
+	return hello_racer(arg, 1);
+}
+
+static void hello_race_case(const char *name, unsigned long op0, unsigned long op1)
+{
+	static int (*const fn[2])(void *) = { hello_racer0, hello_racer1 };
+	static const char *const comm[2] = { "hostile-hello0", "hostile-hello1" };
+	struct hello_race hr = { .op = { op0, op1 } };
+	struct task_struct *t[2];
+	int i;
+
+	if (num_online_cpus() < 2) {
+		check(name, "online CPUs (a race needs two)", 1, 2);
+		return;
+	}
+	atomic_set(&hr.arrived, 0);
+	atomic_set(&hr.finished, 0);
+	hr.deadline = jiffies + race_limit_s * HZ;
+	for (i = 0; i < 2; i++) {
+		init_completion(&hr.started[i]);
+		init_completion(&hr.done[i]);
+	}
+	fill_valid(hello);
+	if (!start_pair(name, t, fn, &hr, comm))
+		return;
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&hr.started[i]);
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&hr.done[i]);
+	kthread_stop(t[0]);
+	kthread_stop(t[1]);
+	pr_info("virtsocket-hostile: %s: %u of %u rounds, %u with unexpected answers\n",
+		name, hr.rounds, hello_rounds, hr.bad);
+	if (READ_ONCE(hr.late))
+		check(name, "rounds before the time limit (a safety stop, not a pass)",
+		      hr.rounds, hello_rounds);
+	report(name, hr.bad, 0);
+}
+
 static void ring_phase(void)
 {
 	long r;
@@ -805,6 +1116,13 @@ static void ring_phase(void)
 	hdr = ring;
 	txr = ring + virt_ring_tx_offset(0);
 	rxr = ring + virt_ring_rx_offset(RING_ENTRIES, 0);
+	tx_prod = 0;
+	rx_cons = 0;
+	hello_race_case("HELLO against HELLO on two vCPUs", VIRT_HC_HELLO, VIRT_HC_HELLO);
+	hello_race_case("HELLO against BYE on two vCPUs", VIRT_HC_HELLO, VIRT_HC_BYE);
+	hello_race_case("FLUSH with a CONNECT against BYE on two vCPUs", VIRT_HC_FLUSH,
+			VIRT_HC_BYE);
+	memset(ring, 0, virt_ring_bytes(RING_ENTRIES));
 	tx_prod = 0;
 	rx_cons = 0;
 	fill_valid(hello);
@@ -821,12 +1139,15 @@ static void ring_phase(void)
 	credit_case();
 	rx_post_case();
 	full_ring_case();
+	conn_limit_case();
 	index_cases();
 	race_case("descriptors rewritten during flushes", false);
 	race_case("descriptors and indices rewritten during flushes", true);
 	desc_case("CONNECT after the rewrites",
 		  desc(VIRT_OP_CONNECT, 0, 300, ports(1300, 65000), 0),
 		  0, VIRT_OP_RESET, -ECONNREFUSED);
+	pr_info("virtsocket-hostile: host must count: at least %lu refused descriptors, exactly %lu failed hypercalls\n",
+		refused_seen, hc_failed);
 }
 
 static void goodbye_cases(void)

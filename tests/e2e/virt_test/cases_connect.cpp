@@ -5,6 +5,7 @@
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -200,6 +201,44 @@ void bad_address_checks(context& c)
 	}
 }
 
+// A port below 1024 needs CAP_NET_BIND_SERVICE (virt, tcp, vsock): a child
+// process that gave up root (or is not root) gets EACCES.
+void privileged_port_check(context& c)
+{
+	vs::address low;
+	switch (c.kind()) {
+	case transport::virt:
+		low = vs::virt_address{vs::cid_any, 1000};
+		break;
+	case transport::vsock:
+		low = vs::vsock_address{vs::cid_any, 1000};
+		break;
+	case transport::tcp:
+		low = vs::tcp_address{c.opt.addr.get_if<vs::tcp_address>()->host, 1000};
+		break;
+	case transport::unix_domain:
+		return;
+	}
+	auto n = native(low);
+	auto s = new_socket(c);
+	pid_t pid = ::fork();
+	check(pid >= 0, "fork: ", errno_name(errno));
+	if (pid == 0) {
+		// Leaving uid 0 drops every capability.
+		if (::geteuid() == 0 && ::setresuid(65534, 65534, 65534) != 0)
+			::_exit(3);
+		int rc = ::bind(s.handle(), n.get(), n.length);
+		::_exit(rc == 0 ? 1 : errno == EACCES ? 0 : 2);
+	}
+	int status = 0;
+	check(::waitpid(pid, &status, 0) == pid, "waitpid: ", errno_name(errno));
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bind to port 1000 without CAP_NET_BIND_SERVICE: ",
+	      !WIFEXITED(status)	 ? "the child died"
+	      : WEXITSTATUS(status) == 1 ? "succeeded, expected EACCES"
+	      : WEXITSTATUS(status) == 3 ? "could not give up root"
+					 : "failed with an errno other than EACCES");
+}
+
 void bind_server(context& c)
 {
 	// Ephemeral port, then the client connects to it.
@@ -236,6 +275,7 @@ void bind_server(context& c)
 	}
 	in_use = vs::listener();
 	bad_address_checks(c);
+	privileged_port_check(c);
 	c.ctl.writeln("DONE");
 }
 

@@ -203,6 +203,30 @@ TEST(Cat, HalfClosesThenPrintsTheReply)
 	EXPECT_EQ(r.out, "answer");
 }
 
+// A reset (here TCP's RST, from a close with SO_LINGER 0) is exit status 3, an
+// end of stream 0 (above): a reader can tell a dead peer from a finished one.
+TEST(Cat, PeerResetExitsThree)
+{
+	test::temp_dir dir;
+	vs::listener l(vs::address("tcp:127.0.0.1:0"));
+	auto local = l.local_address();
+	ASSERT_TRUE(local) << local.error().message();
+	test::child cat({cat_bin, local->to_string()}, {.stdin_path = dir.write("in", "")});
+	auto s = l.accept(5s);
+	ASSERT_TRUE(s) << s.error().message();
+	std::array<std::byte, 64> buf;
+	auto n = s->recv(buf);	// cat's half-close (its stdin is empty): it is in its relay loop
+	ASSERT_TRUE(n) << n.error().message();
+	EXPECT_EQ(*n, 0u);
+	const linger reset{.l_onoff = 1, .l_linger = 0};
+	ASSERT_EQ(::setsockopt(s->handle(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
+	ASSERT_TRUE(s->close());
+	auto r = cat.wait();
+	EXPECT_EQ(r.status, 3) << r.err;
+	EXPECT_TRUE(contains(r.err, "virtsock-cat: recv: Connection reset by peer")) << r.err;
+	EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 // ---- virtsock-perf ----------------------------------------------------------------------------
 
 json run_perf_client(const std::string& uri, std::vector<std::string> args)
@@ -308,7 +332,6 @@ void perf_suite(const std::string& where)
 	EXPECT_EQ(rtimed["start"]["time"], 0.3);
 	EXPECT_GE(rtimed["intervals"].size(), 2U) << rtimed;
 	EXPECT_GE(rtimed["end"]["seconds"].get<double>(), 0.3);
-	EXPECT_LT(rtimed["end"]["seconds"].get<double>(), 2.0);
 	EXPECT_GT(rtimed["end"]["round_trips"].get<std::uint64_t>(), 0U);
 	expect_latency(rtimed, rtimed["end"]["round_trips"].get<std::uint64_t>(), 256);
 	auto rhuman = test::run({perf_bin, "--client", uri, "--size", "64", "--count", "100", "--mode",
@@ -322,7 +345,6 @@ void perf_suite(const std::string& where)
 	EXPECT_EQ(timed["start"]["time"], 0.3);
 	EXPECT_GE(timed["intervals"].size(), 2U);
 	EXPECT_GE(timed["end"]["seconds"].get<double>(), 0.3);
-	EXPECT_LT(timed["end"]["seconds"].get<double>(), 2.0);
 	for (const auto& iv : timed["intervals"])
 		EXPECT_TRUE(iv.contains("throughput_MBps")) << iv;
 

@@ -1,0 +1,124 @@
+#!/bin/bash
+# The crash verdict (vm-images/testbed-crash.sh) on made-up test-bed output
+# directories, one per rule: which failed runs are the nest's own crash (and
+# may be repeated) and which are failures.  Runs without VMs (ctest).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=vm-images/testbed-crash.sh
+. "$repo/vm-images/testbed-crash.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+crash_signatures_file=$work/signatures
+echo "debug: guest vCPU stopped taking interrupts (RCU kthread starved, all quiescent states seen)" >"$crash_signatures_file"
+passed=0 failed=0
+
+# mkrun NAME KERNEL: an output directory of a run that loaded our modules.
+mkrun() {
+	local d=$work/$1
+	mkdir -p "$d"
+	printf 'TB_KERNEL=%s\nTB_HOST_MODULE=1\nTB_GUEST_MODULE=1\nTB_SYSTEM_MAP=%s\n' \
+		"$2" "$work/System.map" >"$d/config"
+	echo "host_stage_uptime 2.1" >"$d/times"
+	echo "[    0.000000] Linux version 6.1" >"$d/host.console"
+	echo "$d"
+}
+expect() { # expect WANT(nest|failure) TEXT DIR DESCRIPTION
+	local got
+	got=$(testbed_verdict "$3")
+	if [[ $got == "$1: "* && $got == *"$2"* ]]; then
+		passed=$((passed + 1))
+		echo "ok: $4: $got"
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $4: got '$got', want '$1: ...$2...'"
+	fi
+}
+# idle_lockup DIR: guest1 reported a soft lockup in the idle loop.
+idle_lockup() {
+	printf '%s\n' '[   30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [swapper/0:0]' \
+		'[   30.1] RIP: 0010:native_safe_halt+0xb/0x10' >>"$1/guest1.console"
+}
+# triple_fault DIR RIP INTR_INFO VECTOR: guest1 triple-faulted at RIP after
+# booting, with its kernel and module placed and VECTOR its notification vector.
+triple_fault() {
+	echo "[    1.0] ok" >"$1/host.dmesg"
+	printf 'guest1_qemu_rc 0\nguest1_stage_uptime 4.0\n' >>"$1/times"
+	printf 'kernel 0xffffffff81000000 0xffffffff82000000\nvirtsocket_guest 0xffffffffc0000000 65536\nvector %s\n' \
+		"$4" >"$1/guest1.text"
+	echo " qemu-system-x86-123 [001] kvm_exit: vcpu 0 reason shutdown rip $2 info1 0 info2 0 intr_info $3 error_code 0" \
+		>"$1/host.guest-shutdowns"
+}
+printf 'ffffffff81000000 T _stext\nffffffff81a59b80 T _raw_spin_unlock_irqrestore\nffffffff81a59c00 T _raw_spin_lock\n' >"$work/System.map"
+
+d=$(mkrun silent-reset debian)
+expect nest "host reset without a kernel message" "$d" "a silent test-host reset on Debian's kernel"
+
+d=$(mkrun init-gave-up debian)
+printf '%s\n' 'testbed-init: cannot mount /work/x/build/e2e/handshake' '[    4.8] reboot: Power down' >>"$d/host.console"
+expect failure "init gave up: cannot mount" "$d" "a test host whose init failed and powered off is no reset"
+
+d=$(mkrun stopped-at-limit debian)
+echo "[    1.0] ok" >"$d/host.dmesg"
+echo "the test bed stopped the test host at the time limit of 300s" >"$d/stopped"
+expect failure "time limit" "$d" "a run stopped at the time limit without a crash"
+
+d=$(mkrun lockup-ours debian)
+cat >>"$d/guest1.console" <<'EOF'
+[   30.1] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [case.sh:197]
+[   30.1] RIP: 0010:virt_flush+0x42/0x300 [virtsocket_guest]
+[   30.1] Call Trace:
+EOF
+echo "the test bed stopped the test host: guest1 printed 'soft lockup - CPU#1 stuck for 23s!'" >"$d/stopped"
+expect failure "our code on the stack" "$d" "a guest soft lockup in our flush"
+
+d=$(mkrun lockup-kernel debian)
+idle_lockup "$d"
+expect nest "guest soft lockup in native_safe_halt" "$d" "a guest soft lockup in the idle loop, Debian's kernel"
+
+d=$(mkrun kasan-then-lockup debian)
+cat >>"$d/guest1.console" <<'EOF'
+[   20.0] BUG: KASAN: slab-use-after-free in list_del+0x1/0x2
+[   30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [swapper/0:0]
+[   30.1] RIP: 0010:native_safe_halt+0xb/0x10
+EOF
+expect failure "BUG: KASAN" "$d" "a lockup after a KASAN report"
+
+d=$(mkrun triple-vector debian)
+triple_fault "$d" 0xffffffff81a59b99 0x800000ec 236
+expect failure "our notification vector" "$d" "a guest triple fault delivering our vector"
+
+d=$(mkrun triple-timer debian)
+triple_fault "$d" 0xffffffff81a59b99 0x800000ec 34
+expect nest "guest triple fault at _raw_spin_unlock_irqrestore, delivering vector 0xec" "$d" \
+	"a guest triple fault in the kernel delivering the timer vector"
+
+d=$(mkrun triple-module debian)
+triple_fault "$d" 0xffffffffc0000100 0x0 34
+expect failure "in our guest module" "$d" "a guest triple fault in our module"
+
+d=$(mkrun starved-debug debug)
+cat >>"$d/guest1.console" <<'EOF'
+[   40.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[   40.0] rcu: All QSes seen, last rcu_preempt kthread activity 21002
+[   40.0] rcu: rcu_preempt kthread starved for 21002 jiffies!
+EOF
+expect nest "vCPU stopped taking interrupts" "$d" "a crash on the debug kernel that the control lane recorded"
+
+d=$(mkrun unknown-debug debug)
+idle_lockup "$d"
+expect failure "no control run recorded" "$d" "a crash on the debug kernel that no control run recorded"
+
+d=$(mkrun host-boot-hang debug)
+echo "the test bed stopped the test host: it did not boot within 120 s" >"$d/stopped"
+expect nest "host hung while booting, before our code was loaded" "$d" "a debug test host that hung at boot"
+
+d=$(mkrun leak debug)
+echo "unreferenced object 0xffff888004a2c000 (size 64):" >"$d/guest1.kmemleak"
+expect failure "kmemleak" "$d" "a run that leaked"
+
+d=$(mkrun test-failed debian)
+echo "[    1.0] ok" >"$d/host.dmesg"
+expect failure "no crash" "$d" "a failed check without a crash"
+
+echo "verdict: $passed passed, $failed failed"
+[ "$failed" = 0 ]
