@@ -9,7 +9,8 @@ shift
 . "$TESTBED_OUT/config"
 out=$TESTBED_OUT
 console=(-serial "file:$out/guest$idx.console")
-[ "${TB_SHELL:-0}" = 1 ] && console=(-serial mon:stdio)
+monitor=(-monitor "unix:/run/guest$idx.monitor,server=on,wait=off")	# (a tmpfs: not $out, a 9p mount)
+[ "${TB_SHELL:-0}" = 1 ] && console=(-serial mon:stdio) monitor=()
 devices=()
 [ "$TB_VSOCK" = 1 ] && devices+=(-device "vhost-vsock-pci,guest-cid=$((100 + idx))")
 if [ "$TB_NET" = 1 ]; then
@@ -33,11 +34,11 @@ timeout -k 5 "$TB_GUEST_TIMEOUT" "$TB_QEMU" ${TB_QEMU_DATA:+-L "$TB_QEMU_DATA"} 
 	-machine q35,accel=kvm -cpu "$TB_GUEST_CPU" -smp "$TB_GUEST_CPUS" -m "$TB_GUEST_MEM" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$TB_GUEST_KIMAGE" -initrd "$TB_GUEST_INITRD" \
-	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1${TB_GUEST_ARGS:+ $TB_GUEST_ARGS} tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out${TB_GUEST_MODROOT:+ tb.modroot=$TB_GUEST_MODROOT}" \
+	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1 unknown_nmi_panic panic_print=1${TB_GUEST_ARGS:+ $TB_GUEST_ARGS} tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out${TB_GUEST_MODROOT:+ tb.modroot=$TB_GUEST_MODROOT}" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
-	"${console[@]}" "${devices[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
+	"${console[@]}" "${monitor[@]}" "${devices[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
 rc=$?
 end=$(date +%s.%N)
 echo "guest${idx}_qemu_rc $rc" >>"$out/times"

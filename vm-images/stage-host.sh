@@ -72,6 +72,12 @@ if [ "$TB_HOST_MODULE" = 1 ]; then
 	step "loading virtsocket_host.ko" insmod "$TB_HOST_KO"
 fi
 echo 0 >"$out/host-setup.rc"
+# Where the kernel and the modules of the test are, to place the RIPs of a
+# test host the test bed stops (vm-images/testbed-crash.sh: snapshot_report).
+{
+	echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
+	awk '$1 ~ /^(virtsocket_host|virtsocket_hostile|kvm|kvm_amd)$/ { print $1, $6, $2 }' /proc/modules
+} >"$out/host.text" 2>/dev/null
 
 host_pid=
 if [ -n "$TB_HOST_CMD" ]; then
@@ -95,10 +101,23 @@ stop_guest() { # stop_guest IDX: through run-guest.sh's timeout, and so QEMU
 	echo stopped >"$out/guest$1.rc"
 	pkill -TERM -P "${pids[$1 - 1]}"
 }
-pids=()
+# A guest that stopped making progress: where it was (vm-images/snapshot.sh),
+# with this kernel's symbols when the guest runs it too, then stopped.
+snapshot_guest() { # snapshot_guest IDX
+	echo stopped >"$out/guest$1.rc"
+	[ "$(uname -r)" = "$TB_GUEST_RELEASE" ] && [ ! -e "$out/host.kallsyms" ] &&
+		grep -E '^[0-9a-f]+ [tT] ' /proc/kallsyms >"$out/host.kallsyms"
+	"$TB_REPO/vm-images/snapshot.sh" "/run/guest$1.monitor" "$out/guest$1.registers" \
+		"$out/guest$1.console"
+	stop_guest "$1"
+}
+# Each guest's own time limit comes 40 s before run-guest.sh's, so that
+# there is time to see where it is.
+guest_limit=$((TB_GUEST_TIMEOUT > 80 ? TB_GUEST_TIMEOUT - 40 : TB_GUEST_TIMEOUT / 2))
+pids=() starts=()
 for i in $(seq 1 "$TB_GUESTS"); do
 	"$TB_REPO/vm-images/run-guest.sh" "$i" &
-	pids+=($!)
+	pids+=($!) starts+=($SECONDS)
 	# (Timed by the clock: a loop of forks runs slow on this emulated CPU.)
 	deadline=$((SECONDS + TB_BOOT_LIMIT))
 	while [ $SECONDS -lt $deadline ]; do
@@ -109,7 +128,7 @@ for i in $(seq 1 "$TB_GUESTS"); do
 	if ! booted "$i" && kill -0 "${pids[-1]}" 2>/dev/null; then
 		echo "did not boot within $TB_BOOT_LIMIT s" >"$out/guest$i.stopped"
 		echo "testbed: guest$i did not boot within $TB_BOOT_LIMIT s; stopped it" >>"$out/host-setup.log"
-		stop_guest "$i"
+		snapshot_guest "$i"
 	fi
 done
 # A guest that ended without recording its status died: the run has failed,
@@ -126,6 +145,12 @@ while :; do
 		fi
 	done
 	[ ${#running[@]} = 0 ] && [ -z "$dead" ] && break
+	for i in "${running[@]}"; do
+		[ $((SECONDS - starts[i - 1])) -ge $guest_limit ] && [ ! -e "$out/guest$i.rc" ] || continue
+		echo "reached its time limit of $guest_limit s" >"$out/guest$i.stopped"
+		echo "testbed: guest$i still running after $guest_limit s; stopped it" >>"$out/host-setup.log"
+		snapshot_guest "$i"
+	done
 	if [ -n "$dead" ]; then
 		echo "testbed: $dead ended without an exit status; stopping the rest of the run" >>"$out/host-setup.log"
 		for i in "${running[@]}"; do

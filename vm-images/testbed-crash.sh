@@ -28,22 +28,23 @@ crash_signatures_file=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e
 # timings: "host soft lockup in FUNC", "guest triple fault at FUNC delivering
 # vector 0xec", ...  Prints nothing when the run shows no crash.
 crash_signature() { # crash_signature OUT
-	local out=$1 f who rip func faults i ended
+	local out=$1 f who rip func faults i ended text
 	for f in "$out/host.console" "$out"/guest*.console; do
 		[ -f "$f" ] || continue
 		who=host
 		[[ $(basename "$f") == guest* ]] && who=guest
+		text=$(console_before_nmi "$f")
 		# The first function of the report: RIP, or the first stack frame.
 		func=$(awk '/Kernel panic|soft lockup|rcu_preempt detected stalls/ { f = 1 }
-			f && /RIP: [0-9]+:[a-z_]/ { sub(/.*RIP: [0-9]+:/, ""); sub(/\+.*/, ""); print; exit }' "$f")
-		if grep -q 'soft lockup' "$f"; then
+			f && /RIP: [0-9]+:[a-z_]/ { sub(/.*RIP: [0-9]+:/, ""); sub(/\+.*/, ""); print; exit }' <<<"$text")
+		if grep -q 'soft lockup' <<<"$text"; then
 			echo "$who soft lockup in ${func:-?}"; return
-		elif grep -q 'All QSes seen' "$f" && grep -q 'rcu_preempt kthread starved' "$f"; then
+		elif grep -q 'All QSes seen' <<<"$text" && grep -q 'rcu_preempt kthread starved' <<<"$text"; then
 			echo "$who vCPU stopped taking interrupts (RCU kthread starved, all quiescent states seen)"; return
-		elif grep -q 'rcu_preempt detected stalls' "$f"; then
+		elif grep -q 'rcu_preempt detected stalls' <<<"$text"; then
 			echo "$who RCU stall in ${func:-?}"; return
-		elif grep -q 'Kernel panic' "$f"; then
-			echo "$who panic: $(grep -m1 -oE 'Kernel panic - not syncing: [^0-9]*' "$f" | cut -c28-80)"; return
+		elif grep -q 'Kernel panic' <<<"$text"; then
+			echo "$who panic: $(grep -m1 -oE 'Kernel panic - not syncing: [^0-9]*' <<<"$text" | cut -c29-80)"; return
 		fi
 	done
 	if grep -qs 'did not boot within' "$out/stopped"; then
@@ -74,6 +75,74 @@ crash_signature() { # crash_signature OUT
 	fi
 }
 
+# A console up to the NMI the test bed sent (vm-images/snapshot.sh) to see
+# where a machine that stopped making progress was: the panic that NMI
+# causes is the test bed's doing, not a crash.
+console_before_nmi() { # console_before_nmi FILE.console
+	if [ -e "${1%.console}.nmi" ]; then
+		awk '/NMI received for unknown reason|Kernel panic - not syncing: NMI: Not continuing/ { exit } 1' "$1"
+	else
+		cat "$1"
+	fi
+}
+
+# Where the vCPUs of machines the test bed stopped were (snapshot.sh), placed
+# as guest_shutdowns places a triple fault, and the stack the NMI printed.
+snapshot_report() { # snapshot_report OUT
+	local out=$1 f name cpu rip map line
+	map=$(sed -n 's/^TB_SYSTEM_MAP=//p' "$out/config" 2>/dev/null)
+	[ -r "$map" ] || map=$out/host.kallsyms
+	for f in "$out"/*.registers; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f" .registers)
+		echo "$name, when the test bed stopped it ($(cat "$out/$name.stopped" 2>/dev/null || echo "time limit")):"
+		cpu=?
+		while read -r line; do
+			case "$line" in
+			CPU#*) cpu=${line%% *} ;;
+			RIP=*)
+				rip=0x${line#RIP=} rip=${rip%% *}
+				echo "  $cpu RIP $rip $(place_address "$out" "$name" "$rip" "$map")" ;;
+			esac
+		done < <(grep -oE '^CPU#[0-9]+|^RIP=[0-9a-f]+' "$f")
+		[ -s "$out/$name.console" ] && nmi_stacks "$out/$name.console" | sed 's/^/  console: /'
+	done
+}
+
+# What the NMI's panic printed: the stack of the CPU it hit, then of every
+# task (panic_print=1) those that run, wait uninterruptibly or are in our
+# code, for a machine that waits forever.
+nmi_stacks() { # nmi_stacks CONSOLE
+	awk -v ours="$crash_our_frames" '
+	function flush() { if (keep) printf "%s", block; block = ""; keep = 0 }
+	/NMI received for unknown reason|NMI: Not continuing/ && !f { f = 1 }
+	!f { next }
+	/ task:[^ ]+ +state:/ { flush(); tasks = 1; keep = /state:[DR] / && !/task:swapper/ }
+	!tasks { if (n++ < 45) print; next }
+	{ block = block $0 "\n"; if ($0 ~ ours) keep = 1 }
+	/---\[ end Kernel panic/ { flush(); print; exit }
+	END { flush() }' "$1" | head -300
+}
+
+# An address of a machine, placed with its address list (NAME.text).
+place_address() { # place_address OUT NAME ADDRESS MAP
+	local out=$1 name=$2 rip=$3 map=$4 what start end
+	[ -f "$out/$name.text" ] || { echo "(no address list)"; return; }
+	while read -r what start end; do
+		[ "$what" = vector ] && continue
+		[ -n "$start" ] && [ -n "$end" ] || continue
+		[ "$what" = kernel ] || end=$((start + end))	# modules: base, size
+		[ $((rip >= start && rip < end)) = 1 ] || continue
+		if [ "$what" = kernel ] && [ -r "$map" ]; then
+			echo "(kernel +$(printf '%#x' $((rip - start))) $(kernel_symbol "$map" $((rip - start))))"
+		else
+			echo "($what +$(printf '%#x' $((rip - start))))"
+		fi
+		return
+	done <"$out/$name.text"
+	echo "(outside the kernel and the modules listed in $name.text)"
+}
+
 testbed_verdict() { # testbed_verdict OUT
 	local out=$1 sig f hit v kernel modules=0 stopped=
 	[ -e "$out/stopped" ] && stopped=$(cat "$out/stopped")
@@ -95,6 +164,8 @@ testbed_verdict() { # testbed_verdict OUT
 			echo "failure: the test host's init gave up: ${hit#*testbed-init: }"
 		elif [ -e "$out/stopped" ]; then
 			echo "failure: $(cat "$out/stopped"), with no crash"
+		elif f=$(grep -l 'time limit' "$out"/guest*.stopped 2>/dev/null | head -1) && [ -n "$f" ]; then
+			echo "failure: the test bed stopped $(basename "$f" .stopped): it $(cat "$f"), with no crash"
 		else
 			echo "failure: no crash of the nest (a test failed)"
 		fi

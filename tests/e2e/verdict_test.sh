@@ -120,5 +120,48 @@ d=$(mkrun test-failed debian)
 echo "[    1.0] ok" >"$d/host.dmesg"
 expect failure "no crash" "$d" "a failed check without a crash"
 
+# nmi_panic DIR: the panic of the NMI the test bed sends before it stops a
+# guest at its time limit (vm-images/snapshot.sh), with the guest's registers.
+nmi_panic() {
+	echo "[    1.0] ok" >"$1/host.dmesg"
+	printf 'guest1_qemu_rc 0\nguest1_stage_uptime 4.0\n' >>"$1/times"
+	printf 'kernel 0xffffffff81000000 0xffffffff82000000\nvirtsocket_guest 0xffffffffc0000000 65536\n' >"$1/guest1.text"
+	echo "reached its time limit of 275 s" >"$1/guest1.stopped"
+	printf '%s\n' '[  300.0] Uhhuh. NMI received for unknown reason 3d on CPU 0.' \
+		'[  300.0] Kernel panic - not syncing: NMI: Not continuing' \
+		'[  300.0] RIP: 0010:native_safe_halt+0xb/0x10' \
+		'[  300.1] task:swapper/0       state:R  running task     stack:0     pid:0' \
+		'[  300.1]  default_idle+0xa/0x10' \
+		'[  300.1] task:kthreadd        state:S stack:0     pid:2' \
+		'[  300.1]  kthread+0xe8/0x110' \
+		'[  300.1] task:virt_test       state:D stack:0     pid:190' \
+		'[  300.1]  p9_client_rpc+0x12/0x40 [9pnet]' \
+		'[  300.1] task:case.sh         state:S stack:0     pid:191' \
+		'[  300.1]  virt_recvmsg+0x10/0x200 [virtsocket_guest]' \
+		'[  300.2] ---[ end Kernel panic - not syncing: NMI: Not continuing ]---' >>"$1/guest1.console"
+	printf '%s\n' 'CPU#0' 'RIP=ffffffff81a59b99 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1' \
+		'CPU#1' 'RIP=ffffffffc0000100 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0' >"$1/guest1.registers"
+}
+d=$(mkrun nmi-snapshot debian)
+nmi_panic "$d"
+touch "$d/guest1.nmi"
+expect failure "stopped guest1: it reached its time limit of 275 s, with no crash" "$d" "a guest stopped at its time limit, with the test bed's NMI panic"
+report=$(snapshot_report "$d")
+if grep -q 'CPU#0 RIP 0xffffffff81a59b99 (kernel +0xa59b99 _raw_spin_unlock_irqrestore)' <<<"$report" &&
+   grep -q 'CPU#1 RIP 0xffffffffc0000100 (virtsocket_guest +0x100)' <<<"$report" &&
+   grep -q 'reached its time limit' <<<"$report" && grep -q 'console: .*NMI: Not continuing' <<<"$report" &&
+   grep -q 'task:virt_test .*state:D' <<<"$report" && grep -q 'virt_recvmsg' <<<"$report" &&
+   ! grep -q 'task:kthreadd\|task:swapper' <<<"$report"; then
+	passed=$((passed + 1))
+	echo "ok: the snapshot report places each vCPU"
+else
+	failed=$((failed + 1))
+	echo "FAIL: the snapshot report: $report"
+fi
+
+d=$(mkrun nmi-not-ours debian)
+nmi_panic "$d"
+expect failure "guest panic: NMI: Not continuing, with our code on the stack" "$d" "an NMI panic the test bed did not cause is a crash"
+
 echo "verdict: $passed passed, $failed failed"
 [ "$failed" = 0 ]
