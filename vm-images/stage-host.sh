@@ -104,7 +104,7 @@ stop_guest() { # stop_guest IDX: through run-guest.sh's timeout, and so QEMU
 # A guest that stopped making progress: where it was (vm-images/snapshot.sh),
 # with this kernel's symbols when the guest runs it too, then stopped.
 snapshot_guest() { # snapshot_guest IDX
-	echo stopped >"$out/guest$1.rc"
+	echo stopped >"$out/guest$1.rc"	# (now: its NMI panic is no death)
 	[ "$(uname -r)" = "$TB_GUEST_RELEASE" ] && [ ! -e "$out/host.kallsyms" ] &&
 		grep -E '^[0-9a-f]+ [tT] ' /proc/kallsyms >"$out/host.kallsyms"
 	"$TB_REPO/vm-images/snapshot.sh" "/run/guest$1.monitor" "$out/guest$1.registers" \

@@ -198,7 +198,7 @@ testbed_verdict() { # testbed_verdict OUT
 # (stage-guest.sh writes guestN.text: kernel text, virtsocket_guest module)
 # and, in the kernel, named from its System.map.
 guest_shutdowns() { # guest_shutdowns OUT
-	local out=$1 line rip info f name start end where map
+	local out=$1 line rip info f name placed where map
 	[ -s "$out/host.guest-shutdowns" ] || return 0
 	map=$(sed -n 's/^TB_SYSTEM_MAP=//p' "$out/config" 2>/dev/null)
 	while read -r line; do
@@ -207,16 +207,9 @@ guest_shutdowns() { # guest_shutdowns OUT
 		where="at RIP $rip, which no guest's address list places"
 		for f in "$out"/guest*.text; do
 			[ -f "$f" ] || continue
-			while read -r name start end; do
-				[ "$name" = kernel ] || [ "$name" = virtsocket_guest ] || continue
-				[ "$name" = virtsocket_guest ] && end=$((start + end))
-				[ -n "$start" ] && [ -n "$end" ] || continue
-				[ $((rip >= start && rip < end)) = 1 ] || continue
-				where="in $(basename "$f" .text) ($name +$(printf '%#x' $((rip - start)))"
-				[ "$name" = kernel ] && [ -r "$map" ] &&
-					where="$where $(kernel_symbol "$map" $((rip - start)))"
-				where="$where)"
-			done <"$f"
+			name=$(basename "$f" .text)
+			placed=$(place_address "$out" "$name" "$rip" "$map")
+			[[ $placed == "(outside "* ]] || where="in $name $placed"
 		done
 		if [ $((info & 0x80000000)) != 0 ]; then
 			where="$where, delivering vector $(printf '%#x' $((info & 0xff)))"
