@@ -154,9 +154,13 @@ static struct sock *virt_sk_alloc(struct net *net, struct socket *sock,
 	return sk;
 }
 
+/* A peer blocked on its own SO_SNDBUF has this much unacknowledged. */
+static_assert(VIRT_MIN_BUF_SIZE <= SOCK_MIN_SNDBUF);
+
 static u32 virt_buf_alloc(struct sock *sk)
 {
-	return clamp_t(u32, READ_ONCE(sk->sk_rcvbuf), 4096, VIRT_MAX_BUF_SIZE);
+	return clamp_t(u32, READ_ONCE(sk->sk_rcvbuf), VIRT_MIN_BUF_SIZE,
+		       VIRT_MAX_BUF_SIZE);
 }
 
 static void virt_release_sock(struct sock *sk, int subclass);
@@ -681,10 +685,16 @@ static int virt_rx_copy(struct virt_sock *vsk, struct msghdr *msg, size_t len,
 		/*
 		 * Every descriptor we send carries our credit; an update of its
 		 * own is only needed once the peer may be near its limit.  A
-		 * blocked peer has buf_alloc bytes unacknowledged, all of which
-		 * reach us, so half of that consumed always triggers one.
+		 * peer blocked on our buffer has buf_alloc bytes unacknowledged,
+		 * so half of that consumed triggers one.  A peer blocked on its
+		 * own smaller SO_SNDBUF (which we do not know) has at least
+		 * 4 KiB unacknowledged (SOCK_MIN_SNDBUF, our minimal buf_alloc),
+		 * all of which reach us: so does a drained queue with 4 KiB
+		 * consumed since the last update.
 		 */
-		update = vsk->fwd_cnt - vsk->last_fwd_cnt >= vsk->buf_alloc / 2;
+		update = vsk->fwd_cnt - vsk->last_fwd_cnt >= vsk->buf_alloc / 2 ||
+			 (!vsk->rx_bytes &&
+			  vsk->fwd_cnt - vsk->last_fwd_cnt >= VIRT_MIN_BUF_SIZE);
 	}
 	spin_unlock_bh(&vsk->lock);
 	if (update && vsk->tp_conn)

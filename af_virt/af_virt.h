@@ -28,6 +28,7 @@
 #include <virtsocket/abi.h>
 
 #define VIRT_DEFAULT_BUF_SIZE	(1024 * 1024)
+#define VIRT_MIN_BUF_SIZE	4096	/* at most SOCK_MIN_SNDBUF */
 #define VIRT_MAX_BUF_SIZE	(8 * 1024 * 1024)
 #define VIRT_CONNECT_TIMEOUT	(10 * HZ)
 

@@ -50,9 +50,9 @@ step "loading irqbypass" modprobe irqbypass
 [ "$TB_KERNEL" = debian ] && step "loading ccp" modprobe ccp
 if [ "$TB_KVM" = patched ]; then
 	step "loading patched kvm.ko" insmod "$TB_KVM_DIR/kvm.ko"
-	step "loading patched kvm-amd.ko" insmod "$TB_KVM_DIR/kvm-amd.ko" nested=1
+	step "loading patched kvm-amd.ko" insmod "$TB_KVM_DIR/kvm-amd.ko" nested=1 $TB_KVM_AMD_ARGS
 else
-	step "loading stock kvm" modprobe kvm_amd nested=1
+	step "loading stock kvm" modprobe kvm_amd nested=1 $TB_KVM_AMD_ARGS
 fi
 [ -c /dev/kvm ] || step "checking /dev/kvm" false
 # A guest that resets with nothing on its console hit a triple fault: KVM
