@@ -10,6 +10,8 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/sockios.h>
+#include <asm/ioctls.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -937,6 +939,34 @@ static int virt_getsockopt(struct socket *sock, int level, int name,
 }
 
 /*
+ * SIOCINQ: bytes waiting to be read.  SIOCOUTQ: bytes sent that the peer has
+ * not yet read (our count of what is unacknowledged, as TCP's counts what
+ * the peer has not acknowledged).  A listener has neither (EINVAL, as TCP).
+ */
+static int virt_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct sock *sk = sock->sk;
+	struct virt_sock *vsk = virt_sk(sk);
+	int n;
+
+	if (cmd != SIOCINQ && cmd != SIOCOUTQ)
+		return -ENOIOCTLCMD;
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		release_sock(sk);
+		return -EINVAL;
+	}
+	spin_lock_bh(&vsk->lock);
+	if (cmd == SIOCINQ)
+		n = vsk->rx_bytes;
+	else
+		n = max_t(s32, vsk->tx_cnt - vsk->peer_fwd_cnt, 0);
+	spin_unlock_bh(&vsk->lock);
+	release_sock(sk);
+	return put_user(n, (int __user *)arg);
+}
+
+/*
  * .family is informational here (the kernel only compares it with PF_UNIX);
  * the family actually registered is the module parameter.
  */
@@ -950,7 +980,7 @@ static const struct proto_ops virt_stream_ops = {
 	.accept = virt_accept,
 	.getname = virt_getname,
 	.poll = virt_poll,
-	.ioctl = sock_no_ioctl,
+	.ioctl = virt_ioctl,
 	.listen = virt_listen,
 	.shutdown = virt_shutdown,
 	.setsockopt = virt_setsockopt,

@@ -1,8 +1,13 @@
 // Data transfer and per-call / per-socket I/O options: sizes both ways,
 // MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, SO_RCVLOWAT, SO_RCVTIMEO, SO_SNDTIMEO,
-// SO_SNDBUF/SO_RCVBUF.
+// SO_SNDBUF/SO_RCVBUF, SIOCINQ/SIOCOUTQ.
 #include "harness.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 namespace vt {
@@ -341,6 +346,69 @@ void bufsize_server(context& c)
 	expect_eof(s, 10s);
 }
 
+// ---- SIOCINQ / SIOCOUTQ --------------------------------------------------------------
+//
+// SIOCINQ counts the unread bytes exactly; SIOCOUTQ counts what the peer
+// has not read (AF_VIRT; TCP: not acknowledged, unix: its skbs' memory) and
+// falls to 0 once the reader has read it all.
+// vsock before Linux 6.10 has neither (ENOTTY): not asserted there.
+
+constexpr int queue_bytes = 8192;
+
+// The ioctl's count, or -1 when the socket has no such ioctl (vsock).
+int queued(context& c, vs::stream_socket& s, unsigned long req, const char* name)
+{
+	int n = 0;
+	if (::ioctl(s.handle(), req, &n) == 0)
+		return n;
+	check(errno == ENOTTY && c.is(transport::vsock), name, ": ", std::strerror(errno));
+	return -1;
+}
+
+// Waits (10 s at most) until the ioctl reads `want`; returns the last count.
+int queued_becomes(context& c, vs::stream_socket& s, unsigned long req, const char* name, int want)
+{
+	auto t0 = clock::now();
+	int n;
+	while ((n = queued(c, s, req, name)) != want && n != -1 && clock::now() - t0 < 10s)
+		std::this_thread::sleep_for(5ms);
+	return n;
+}
+
+void queued_client(context& c)
+{
+	auto s = connect_one(c);
+	send_exact(s, bytes(queue_bytes, 21), "send 8 KiB");
+	// Unread here (the reader waits for SENT); unix counts skb memory.
+	int out = queued(c, s, SIOCOUTQ, "SIOCOUTQ");
+	if (c.is(transport::virt))
+		check(out == queue_bytes, "SIOCOUTQ reads ", out, " with ", queue_bytes, " bytes unread");
+	if (c.is(transport::tcp))
+		check(out <= queue_bytes, "SIOCOUTQ reads ", out, " after sending ", queue_bytes, " bytes");
+	c.ctl.writeln("SENT");
+	c.ctl.expectln("READ");
+	out = queued_becomes(c, s, SIOCOUTQ, "SIOCOUTQ", 0);
+	check(out <= 0, "SIOCOUTQ still reads ", out, " 10 s after the peer read everything");
+	c.ctl.writeln("DONE");
+}
+
+void queued_server(context& c)
+{
+	auto s = accept_one(c);
+	c.ctl.expectln("SENT");
+	int in = queued_becomes(c, s, SIOCINQ, "SIOCINQ", queue_bytes);
+	check(in == queue_bytes || in == -1, "SIOCINQ reads ", in, " with ", queue_bytes, " bytes sent");
+	std::vector<std::byte> half(queue_bytes / 2);
+	recv_exact(s, half, "recv 4 KiB");
+	in = queued(c, s, SIOCINQ, "SIOCINQ");
+	check(in == queue_bytes / 2 || in == -1, "SIOCINQ reads ", in, " with 4 KiB left unread");
+	recv_exact(s, half, "recv 4 KiB");
+	in = queued(c, s, SIOCINQ, "SIOCINQ");
+	check(in <= 0, "SIOCINQ reads ", in, " with everything read");
+	c.ctl.writeln("READ");
+	c.ctl.expectln("DONE");
+}
+
 } // namespace
 
 void add_io_cases(std::vector<test_case>& r)
@@ -353,6 +421,7 @@ void add_io_cases(std::vector<test_case>& r)
 	r.push_back({"SOCK_STREAM SO_RCVTIMEO", rcvtimeo_client, rcvtimeo_server});
 	r.push_back({"SOCK_STREAM SO_SNDTIMEO", sndtimeo_client, sndtimeo_server});
 	r.push_back({"SOCK_STREAM SO_SNDBUF/SO_RCVBUF", bufsize_client, bufsize_server});
+	r.push_back({"SOCK_STREAM SIOCINQ/SIOCOUTQ", queued_client, queued_server});
 }
 
 } // namespace vt
