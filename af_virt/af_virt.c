@@ -333,11 +333,12 @@ static int virt_sleep(struct sock *sk, struct wait_queue_entry *wait,
 }
 
 /*
- * The connect timed out, unless the peer's answer came first: the state
- * moves under vsk->lock, as virt_core_connected() moves it, so a late
- * answer cannot establish a socket that already gave its connection up.
+ * The connect is given up (timed out, or shut down), unless the peer's
+ * answer came first: the state moves under vsk->lock, as
+ * virt_core_connected() moves it, so a late answer cannot establish a
+ * socket that already gave its connection up.
  */
-static bool virt_connect_timed_out(struct virt_sock *vsk)
+static bool virt_connect_abandon(struct virt_sock *vsk)
 {
 	struct sock *sk = &vsk->sk;
 	bool timed_out;
@@ -424,7 +425,7 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 		err = virt_sleep(sk, &wait, &timeout);
 		if (err)
 			goto out_wait;
-		if (!timeout && virt_connect_timed_out(vsk)) {
+		if (!timeout && virt_connect_abandon(vsk)) {
 			err = -ETIMEDOUT;
 			sock->state = SS_UNCONNECTED;
 			if (vsk->tp_conn)
@@ -834,6 +835,19 @@ static int virt_shutdown(struct socket *sock, int mode)
 	if ((mode & ~SHUTDOWN_MASK) || !mode)
 		return -EINVAL;
 	lock_sock(sk);
+	if (sock->state == SS_CONNECTING && virt_connect_abandon(vsk)) {
+		/*
+		 * As TCP in SYN_SENT: the connect is dropped (a blocked
+		 * connect() and SO_ERROR get ECONNRESET, the peer a reset
+		 * should it have answered) and the socket may connect again.
+		 */
+		sock->state = SS_UNCONNECTED;
+		sk->sk_err = ECONNRESET;
+		sk_error_report(sk);
+		if (vsk->tp_conn)
+			virt_tp->release(vsk, true);
+		goto out;
+	}
 	if (sock->state == SS_UNCONNECTED) {
 		err = -ENOTCONN;
 		if (sk->sk_state == TCP_LISTEN && (mode & RCV_SHUTDOWN)) {

@@ -539,6 +539,65 @@ void connect_modes_client(context& c)
 	c.ctl.writeln("DONE");
 }
 
+// ---- shutdown during a non-blocking connect ------------------------------------------
+//
+// shutdown(SHUT_RDWR) right after a non-blocking connect returns 0.  A
+// connect still pending is dropped, as TCP's in SYN_SENT: poll wakes, SO_ERROR
+// is ECONNRESET and the same socket connects again; one already made is shut
+// as usual.  Either way the listener goes on serving.
+
+void shutdown_connecting_client(context& c)
+{
+	c.ctl.expectln("LISTENING");
+	auto s = new_socket(c);
+	int err = start_connect(s, c.opt.addr);
+	expect_code(vs::errno_code(err), {0, EINPROGRESS}, "non-blocking connect");
+	int rc = ::shutdown(s.handle(), SHUT_RDWR);
+	check(rc == 0, "shutdown during connect: ", errno_name(errno));
+	auto ev = must(s.poll(POLLOUT, 10s), "poll after shutdown during connect");
+	check(ev & (POLLOUT | POLLERR | POLLHUP), "no poll event within 10 s of shutdown during connect");
+	int so_error = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
+	expect_code(vs::errno_code(so_error), {0, ECONNRESET}, "SO_ERROR after shutdown during connect");
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (::getpeername(s.handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0 && errno == ENOTCONN) {
+		c.note("connect dropped by shutdown");
+		must(s.set_nonblocking(false), "blocking");
+		auto n = native(c.opt.addr);
+		rc = ::connect(s.handle(), n.get(), n.length);
+		check(rc == 0, "connect again after shutdown during connect: ", errno_name(errno));
+		vs::stream_socket again(std::move(s));
+		send_byte(again, 8);
+		check(recv_byte(again) == 8, "wrong byte on the socket connected again");
+	} else {
+		c.note("connected before shutdown");
+	}
+	auto s2 = must(vs::connector(10s).connect(c.opt.addr), "connect after a shutdown during connect");
+	send_byte(s2, 9);
+	check(recv_byte(s2) == 10, "wrong byte after a shutdown during connect");
+}
+
+void shutdown_connecting_server(context& c)
+{
+	auto l = listen_at(c);
+	c.ctl.writeln("LISTENING");
+	// Connections shut or dropped give EOF or a reset; the others echo.
+	for (auto t0 = clock::now(); clock::now() - t0 < 30s;) {
+		auto a = accept_within(l, 15s, "accept after a shutdown during connect");
+		std::byte b[1];
+		if (!(must(a.poll(POLLIN, 10s), "poll an accepted connection") & POLLIN))
+			continue;
+		auto n = a.recv(b);
+		if (!n || *n != 1)
+			continue;
+		auto v = std::to_integer<std::uint8_t>(b[0]);
+		send_byte(a, v == 9 ? 10 : v);
+		if (v == 9)
+			return;
+	}
+	fail("no connection after a shutdown during connect within 30 s");
+}
+
 // ---- 15. many connections in a row ----------------------------------------------------
 //
 // 200 connect/accept/exchange/close cycles, alternating which side closes
@@ -596,6 +655,8 @@ void add_connect_cases(std::vector<test_case>& r)
 	r.push_back({"SOCK_STREAM listen backlog", backlog_client, backlog_server});
 	r.push_back({"SOCK_STREAM blocking and non-blocking connect/accept", connect_modes_client,
 		     connect_modes_server});
+	r.push_back({"SOCK_STREAM shutdown during a non-blocking connect", shutdown_connecting_client,
+		     shutdown_connecting_server});
 }
 
 void add_sequential_case(std::vector<test_case>& r)
