@@ -151,9 +151,13 @@ out:
 	return 0;
 }
 
-/* One descriptor, already copied out of guest memory. */
+/*
+ * One descriptor, already copied out of guest memory.  *@stale: refused for
+ * being late, not malformed: its connection is gone, or its host socket let
+ * go of it (the guest may not have seen that event yet when it wrote it).
+ */
 static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
-		       const struct virt_desc *d)
+		       const struct virt_desc *d, bool *stale)
 {
 	struct virt_conn *conn;
 	int err = virt_desc_check(d);
@@ -180,6 +184,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 	if (!conn) {
 		if (d->op != VIRT_OP_RESET)
 			virt_refuse(vm, d->conn, -ECONNRESET);
+		*stale = true;
 		return -ENOTCONN;
 	}
 	/*
@@ -194,6 +199,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 			virt_conn_unlink(conn);
 		if (err)
 			virt_refuse(vm, d->conn, -ECONNRESET);
+		*stale = true;
 		virt_conn_put(conn);
 		return err;
 	}
@@ -259,6 +265,7 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 			return -EFAULT;
 		for (i = 0; i < chunk; i++) {
 			const struct virt_desc *d = &vm->scratch[i];
+			bool stale = false;
 			int err;
 
 			if (d->op == VIRT_OP_SEND) {
@@ -271,9 +278,9 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 				}
 				budget -= len;
 			}
-			err = virt_tx_one(vcpu, vm, d);
+			err = virt_tx_one(vcpu, vm, d, &stale);
 			if (err) {
-				atomic64_inc(&vm->bad_descs);
+				atomic64_inc(stale ? &vm->stale_descs : &vm->bad_descs);
 				virt_write_u32(vcpu, gpa + i * sizeof(struct virt_desc) +
 					       offsetof(struct virt_desc, status), err);
 			}

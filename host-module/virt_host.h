@@ -100,7 +100,8 @@ struct virt_vm {
 	atomic64_t flushes;
 	atomic64_t tx_descs;		/* descriptors consumed */
 	atomic64_t rx_descs;		/* events produced */
-	atomic64_t bad_descs;		/* descriptors refused */
+	atomic64_t bad_descs;		/* descriptors refused as malformed */
+	atomic64_t stale_descs;		/* refused: for a connection gone */
 	atomic64_t tx_bytes;		/* guest -> host payload */
 	atomic64_t rx_bytes;		/* host -> guest payload */
 	atomic64_t buffer_stalls;	/* flushes that ran out of guest buffers */

@@ -371,7 +371,7 @@ static int virt_vms_show(struct seq_file *m, void *v)
 	struct virt_vm *vm;
 	int bkt;
 
-	seq_puts(m, "cid pid ring_gpa ring_entries apic_id vector features hypercalls errors irqs flushes tx_descs rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns\n");
+	seq_puts(m, "cid pid ring_gpa ring_entries apic_id vector features hypercalls errors irqs flushes tx_descs rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns stale_descs\n");
 	mutex_lock(&virt_vms_mutex);
 	hash_for_each(virt_vms, bkt, vm, node) {
 		unsigned long id, conns = 0;
@@ -379,7 +379,7 @@ static int virt_vms_show(struct seq_file *m, void *v)
 
 		xa_for_each(&vm->conns, id, entry)
 			conns++;
-		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu\n",
+		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu %lld\n",
 			   vm->cid, vm->pid, vm->ring_gpa, vm->ring_entries,
 			   vm->apic_id, vm->vector, vm->features,
 			   atomic64_read(&vm->hypercalls),
@@ -391,7 +391,8 @@ static int virt_vms_show(struct seq_file *m, void *v)
 			   atomic64_read(&vm->bad_descs),
 			   atomic64_read(&vm->tx_bytes),
 			   atomic64_read(&vm->rx_bytes),
-			   atomic64_read(&vm->buffer_stalls), conns);
+			   atomic64_read(&vm->buffer_stalls), conns,
+			   atomic64_read(&vm->stale_descs));
 	}
 	mutex_unlock(&virt_vms_mutex);
 	return 0;
