@@ -341,14 +341,14 @@ static int virt_sleep(struct sock *sk, struct wait_queue_entry *wait,
 static bool virt_connect_abandon(struct virt_sock *vsk)
 {
 	struct sock *sk = &vsk->sk;
-	bool timed_out;
+	bool abandoned;
 
 	spin_lock_bh(&vsk->lock);
-	timed_out = sk->sk_state == TCP_SYN_SENT;
-	if (timed_out)
+	abandoned = sk->sk_state == TCP_SYN_SENT;
+	if (abandoned)
 		sk->sk_state = TCP_CLOSE;
 	spin_unlock_bh(&vsk->lock);
-	return timed_out;
+	return abandoned;
 }
 
 static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
