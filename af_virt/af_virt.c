@@ -512,6 +512,14 @@ out:
 
 /* ---- Data ----------------------------------------------------------------- */
 
+/* Bytes sent that the peer has not read yet; caller holds vsk->lock. */
+static u32 virt_unacked(struct virt_sock *vsk)
+{
+	lockdep_assert_held(&vsk->lock);
+	/* Negative while a send the peer already read is being counted. */
+	return max_t(s32, vsk->tx_cnt - vsk->peer_fwd_cnt, 0);
+}
+
 /*
  * What we may send now.  Bytes sent and not yet read by the peer stay
  * within the peer's credit and within our SO_SNDBUF (the send buffer holds
@@ -526,8 +534,7 @@ u32 virt_core_tx_space(struct virt_sock *vsk)
 	u32 unacked;
 
 	spin_lock_bh(&vsk->lock);
-	/* Negative while a send the peer already read is being counted. */
-	unacked = max_t(s32, vsk->tx_cnt - vsk->peer_fwd_cnt, 0);
+	unacked = virt_unacked(vsk);
 	space = min_t(s64, vsk->peer_buf_alloc, sndbuf) - unacked;
 	spin_unlock_bh(&vsk->lock);
 	space = min(space, sndbuf - sk_wmem_alloc_get(sk));
@@ -974,7 +981,7 @@ static int virt_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 	if (cmd == SIOCINQ)
 		n = vsk->rx_bytes;
 	else
-		n = max_t(s32, vsk->tx_cnt - vsk->peer_fwd_cnt, 0);
+		n = virt_unacked(vsk);
 	spin_unlock_bh(&vsk->lock);
 	release_sock(sk);
 	return put_user(n, (int __user *)arg);
