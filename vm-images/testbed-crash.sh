@@ -8,10 +8,14 @@
 # repeated.  Everything else is "failure: ...".  A crash (panic, lockup, RCU
 # stall, triple fault, a silent reset) is the nest's own only when none of
 # these holds:
-#  - a frame of ours or of the KVM patch is on any printed stack;
+#  - a frame of ours or of the KVM patch is on a printed stack: the
+#    crashing CPU's, or a task's that was running or waiting uninterruptibly
+#    (the task list panic_print=1 adds also shows every sleeping task, which
+#    neither ran nor held a spinning CPU: those stacks are not counted);
 #  - the triple fault hit our guest module or was delivering our vector;
 #  - a kernel report (KASAN, lockdep, UBSAN, DEBUG_OBJECTS, WARN, BUG)
-#    came before it, or kmemleak found a leak;
+#    came before it (the Oopses the crash itself goes on to print, after
+#    its first line, are the crash), or kmemleak found a leak;
 #  - on the debug kernel, with our modules loaded: its signature is not one
 #    a control run without our modules recorded (tests/e2e/nest-signatures),
 #    unless it happened while booting, before any code of ours was loaded.
@@ -37,7 +41,11 @@ crash_signature() { # crash_signature OUT
 		# The first function of the report: RIP, or the first stack frame.
 		func=$(awk '/Kernel panic|soft lockup|rcu_preempt detected stalls/ { f = 1 }
 			f && /RIP: [0-9]+:[a-z_]/ { sub(/.*RIP: [0-9]+:/, ""); sub(/\+.*/, ""); print; exit }' <<<"$text")
-		if grep -q 'soft lockup' <<<"$text"; then
+		if grep -q 'BUG: TASK stack guard page was hit' <<<"$text"; then
+			func=$(awk '/BUG: TASK stack guard page was hit/ { f = 1 }
+				f && /RIP: [0-9]+:[a-z_]/ { sub(/.*RIP: [0-9]+:/, ""); sub(/\+.*/, ""); print; exit }' <<<"$text")
+			echo "$who stack guard page hit in ${func:-?}"; return
+		elif grep -q 'soft lockup' <<<"$text"; then
 			echo "$who soft lockup in ${func:-?}"; return
 		elif grep -q 'All QSes seen' <<<"$text" && grep -q 'rcu_preempt kthread starved' <<<"$text"; then
 			echo "$who vCPU stopped taking interrupts (RCU kthread starved, all quiescent states seen)"; return
@@ -73,6 +81,22 @@ crash_signature() { # crash_signature OUT
 			s/at RIP 0x[0-9a-f]+/at an address/; s/^/guest /'
 		return
 	fi
+}
+
+# A kernel log up to the first line of its crash: a stack overflow, a panic,
+# a lockup or a stall.  (What the crash prints after that line, such as the
+# Oops of a fault taken on the overflowed stack, is the crash itself.)
+crash_prelude() { # crash_prelude FILE
+	awk '/BUG: TASK stack guard page was hit|Kernel panic - not syncing|soft lockup - CPU|rcu_preempt detected stalls/ { exit } 1' "$1"
+}
+
+# A kernel log without the stacks of the tasks panic_print=1 lists as
+# sleeping (state S or I): a block from its "task:NAME state:S" line to its
+# "</TASK>", or to the next task or the end of the panic.
+without_sleeping_tasks() { # without_sleeping_tasks FILE
+	awk '/ task:[^ ]+ +state:/ { skip = / state:[SI] / }
+		skip && /<\/TASK>|---\[ end Kernel panic/ { skip = 0; next }
+		!skip' "$1"
 }
 
 # A console up to the NMI the test bed sent (vm-images/snapshot.sh) to see
@@ -153,7 +177,7 @@ testbed_verdict() { # testbed_verdict OUT
 	sig=$(crash_signature "$out")
 	for f in "$out/host.console" "$out"/guest*.console "$out"/*.dmesg; do
 		[ -f "$f" ] || continue
-		hit=$(grep -m1 -E "$crash_reports" "$f") &&
+		hit=$(crash_prelude "$f" | grep -m1 -E "$crash_reports") &&
 			{ echo "failure: a kernel report in $(basename "$f"): $hit${sig:+; then: $sig}"; return 1; }
 	done
 	for f in "$out"/*.kmemleak; do
@@ -173,7 +197,7 @@ testbed_verdict() { # testbed_verdict OUT
 	fi
 	for f in "$out/host.console" "$out"/guest*.console "$out"/*.dmesg; do
 		[ -f "$f" ] || continue
-		hit=$(grep -m1 -oE "$crash_our_frames" "$f" | head -1) && [ -n "$hit" ] &&
+		hit=$(without_sleeping_tasks "$f" | grep -m1 -oE "$crash_our_frames" | head -1) && [ -n "$hit" ] &&
 			{ echo "failure: $sig, with our code on the stack ($hit in $(basename "$f"))"; return 1; }
 	done
 	if [[ $sig == "guest triple fault"* ]]; then

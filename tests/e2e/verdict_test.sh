@@ -161,7 +161,52 @@ fi
 
 d=$(mkrun nmi-not-ours debian)
 nmi_panic "$d"
-expect failure "guest panic: NMI: Not continuing, with our code on the stack" "$d" "an NMI panic the test bed did not cause is a crash"
+sed -i 's/p9_client_rpc+0x12\/0x40 \[9pnet\]/virt_flush+0x12\/0x340 [virtsocket_guest]/' "$d/guest1.console"
+expect failure "guest panic: NMI: Not continuing, with our code on the stack" "$d" \
+	"an NMI panic the test bed did not cause, our code in a task waiting uninterruptibly"
+
+# Every task's stack (panic_print=1): one sleeping in our code neither ran
+# nor spun, so it is not on the crash's stack.
+d=$(mkrun sleeping-in-ours debian)
+nmi_panic "$d"
+expect nest "guest panic: NMI: Not continuing" "$d" "a panic while a task sleeps in our code"
+
+# host_stack_guard DIR: the test host ran off its stack in the page fault
+# handler right after a VMRUN (the nest's #VMEXIT left a bad stack), then
+# Oopsed on the way and panicked; every task's stack follows.
+host_stack_guard() {
+	printf '%s\n' '[  134.8] BUG: TASK stack guard page was hit at 000000001ebeff95' \
+		'[  134.8] RIP: 0010:exc_page_fault+0x15/0x170' \
+		'[  134.9] BUG: unable to handle page fault for address: ffffd436809854f8' \
+		'[  134.9] Oops: 0000 [#2] PREEMPT SMP NOPTI' \
+		'[  134.9] RIP: 0010:__svm_vcpu_run+0x102/0x210 [kvm_amd]' \
+		'[  134.9]  kvm_vcpu_ioctl+0x25e/0x720 [kvm]' \
+		'[  134.9] Kernel panic - not syncing: Fatal exception in interrupt' \
+		'[  134.9] task:virtsock-cat    state:S stack:0     pid:300' \
+		'[  134.9]  <TASK>' \
+		'[  134.9]  virt_sleep+0x20/0x90 [virtsocket_host]' \
+		'[  134.9]  </TASK>' \
+		'[  134.9] task:case.sh         state:R  running task     stack:0     pid:301' \
+		'[  134.9]  <TASK>' \
+		'[  134.9]  do_wait+0x114/0x320' \
+		'[  134.9]  </TASK>' >>"$1/host.console"
+}
+d=$(mkrun stack-guard debian)
+host_stack_guard "$d"
+expect nest "host stack guard page hit in exc_page_fault" "$d" \
+	"a test-host stack overflow after a VMRUN, its own Oops after it, a task asleep in our code"
+
+d=$(mkrun stack-guard-running-ours debian)
+host_stack_guard "$d"
+sed -i 's/do_wait+0x114\/0x320/virt_flush+0x12\/0x340 [virtsocket_host]/' "$d/host.console"
+expect failure "with our code on the stack" "$d" "the same, with a running task in our code"
+
+d=$(mkrun oops-before-panic debian)
+printf '%s\n' '[   50.0] BUG: unable to handle page fault for address: 0000000000000008' \
+	'[   50.0] RIP: 0010:kfree+0x10/0x100' \
+	'[   60.0] Kernel panic - not syncing: Fatal exception' >>"$d/host.console"
+expect failure "a kernel report in host.console: [   50.0] BUG: unable to handle page fault" "$d" \
+	"an Oops before the panic"
 
 echo "verdict: $passed passed, $failed failed"
 [ "$failed" = 0 ]
