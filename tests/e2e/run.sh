@@ -50,7 +50,7 @@ max_suite_repeats=2
 # many VMs; three times that on the debug kernel.
 slower=1
 [ "$kernel" = debug ] && slower=3
-passed=0 failed=0 failed_names=() repeats=()
+passed=0 failed=0 failed_names=() repeats=() reasons=()
 suite_start=$(date +%s)
 echo "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s)"
 for c in "${cases[@]}"; do
@@ -62,6 +62,7 @@ for c in "${cases[@]}"; do
 	limit=$((limit * slower))
 	echo "=== RUN   $c: $description"
 	start=$(date +%s)
+	why=
 	for attempt in 1 2; do
 		vm-images/testbed --kernel "$kernel" --guest-kernel "$guest_kernel" "${args[@]}" --timeout "$limit" --host-must-exit \
 			--out "$results/$c" \
@@ -77,7 +78,8 @@ for c in "${cases[@]}"; do
 			inner=$((inner + 1))
 		done < <(cat "$results/$c/repeats" 2>/dev/null)
 		if [ ${#repeats[@]} -gt $max_suite_repeats ]; then
-			echo "    verdict: failure: more than $max_suite_repeats repeats in the suite"
+			why="more than $max_suite_repeats repeats in the suite"
+			echo "    verdict: failure: $why"
 			rc=1
 			break
 		fi
@@ -85,6 +87,7 @@ for c in "${cases[@]}"; do
 		verdict=$(testbed_verdict "$results/$c")
 		vrc=$?
 		echo "    verdict: $verdict"
+		why="verdict: $verdict"
 		if [ $vrc != 0 ] || [ $attempt = 2 ] || [ $inner -gt 0 ] || [ ${#repeats[@]} -ge $max_suite_repeats ]; then
 			break
 		fi
@@ -103,9 +106,15 @@ for c in "${cases[@]}"; do
 		failed_names+=("$c")
 		sed 's/^/    /' "$results/$c.log"
 		echo "--- FAIL  $c (${secs}s, exit $rc; files in $results/$c)"
+		# (CI keeps only the output's end: each failure's reason goes there too.)
+		first=$(grep -m 3 -e 'FAIL: ' "$results/$c.log" | tr '\n' ' ')
+		reasons+=("$c: $first${why:+($why)}")
 	fi
 done
 [ $failed = 0 ] || echo "e2e: failed: ${failed_names[*]}"
+for r in "${reasons[@]}"; do
+	echo "    failed: $r"
+done
 echo "e2e: ${#repeats[@]} repeat(s) (at most 1 per case, $max_suite_repeats per suite; files kept in $results/*.attempt*)"
 for r in "${repeats[@]}"; do
 	echo "    repeat: $r"
