@@ -32,6 +32,7 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
 timeout -k 5 "$TB_GUEST_TIMEOUT" "$TB_QEMU" ${TB_QEMU_DATA:+-L "$TB_QEMU_DATA"} \
 	-machine q35,accel=kvm -cpu "$TB_GUEST_CPU" -smp "$TB_GUEST_CPUS" -m "$TB_GUEST_MEM" \
+	${TB_GUEST_BIOS:+-bios "$TB_GUEST_BIOS"} \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$TB_GUEST_KIMAGE" -initrd "$TB_GUEST_INITRD" \
 	-append "console=ttyS0 loglevel=$((TB_LOGLEVEL + 1)) mitigations=off panic=-1 unknown_nmi_panic panic_print=1${TB_GUEST_ARGS:+ $TB_GUEST_ARGS} tb.role=guest tb.idx=$idx tb.repo=$TB_REPO tb.out=$out${TB_GUEST_MODROOT:+ tb.modroot=$TB_GUEST_MODROOT}" \
