@@ -43,6 +43,19 @@ expect_ge() { # expect_ge ACTUAL MIN WHAT
 sysfs() { cat "$VIRT_SYSFS/$1"; }
 sysfs_ge() { [ "$(sysfs "$1")" -ge "$2" ] 2>/dev/null; } # sysfs_ge FILE MIN, read at each call
 
+# Host, once every socket of a case is closed: no connection object or
+# AF_VIRT socket of ours is left.  What is freed later (RCU, workers) may
+# lag, so it is polled; the counts are printed when they stay.
+host_conns_gone() { [ "$(sysfs live_conns) $(tail -n +2 /proc/net/virt | wc -l)" = "0 0" ]; }
+expect_host_conns_gone() { # expect_host_conns_gone WHEN
+	local i
+	for ((i = 0; i < 600 * ${TB_WAIT_SCALE:-1}; i++)); do
+		host_conns_gone && return 0
+		sleep 0.1
+	done
+	fail "$1: $(sysfs live_conns) live connections and $(tail -n +2 /proc/net/virt | wc -l) AF_VIRT sockets are left: $(cat /proc/net/virt)"
+}
+
 # Host: rows of the VM listing, and one column of the row of CID $1.
 vm_count() { tail -n +2 "$VIRT_VMS" | wc -l; }
 vm_count_is() { [ "$(vm_count)" = "$1" ]; }

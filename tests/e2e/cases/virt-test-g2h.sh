@@ -8,6 +8,8 @@ host() {
 	mkdir -p "$TESTBED_OUT/ctl"
 	"$REPO/build/bin/virt_test" --mode server --listen virt:any:1234 \
 		--control "$TESTBED_OUT/ctl" --integrity-bytes 4M
+	# Every case's connections, 300 of them in two cases, leave nothing.
+	expect_host_conns_gone "after every case"
 }
 
 guest() {

@@ -9,6 +9,8 @@ host() {
 	"$REPO/build/bin/virt_test" --mode client \
 		--connect "virt:$(cat "$TESTBED_OUT/guest1.cid"):1234" \
 		--control "$TESTBED_OUT/ctl"
+	# Every case's connections, 300 of them in two cases, leave nothing.
+	expect_host_conns_gone "after every case"
 }
 
 guest() {

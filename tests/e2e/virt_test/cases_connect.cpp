@@ -645,6 +645,67 @@ void sequential_client(context& c)
 	c.ctl.writeln("DONE");
 }
 
+// ---- many connections at once -------------------------------------------------------
+//
+// 100 connections open at the same time, each carrying its own tag both ways
+// while all are open, then closed by the client; no failure, every one ends
+// in EOF at the server, and neither process holds more descriptors after.
+
+constexpr int simultaneous = 100;
+
+void simultaneous_server(context& c)
+{
+	int fds0 = open_fds();
+	{
+		auto l = listen_at(c);
+		c.ctl.writeln("LISTENING");
+		std::vector<vs::stream_socket> s;
+		for (int i = 0; i < simultaneous; ++i)
+			s.push_back(accept_within(l, 10s, str("accept #", i)));
+		c.ctl.writeln("ACCEPTED");
+		std::set<std::uint32_t> tags;
+		for (int i = 0; i < simultaneous; ++i) {
+			std::byte b[4];
+			recv_exact(s[i], b, str("recv #", i));
+			std::uint32_t v;
+			std::memcpy(&v, b, 4);
+			tags.insert(v);
+			send_exact(s[i], b, str("echo #", i));
+		}
+		check(tags.size() == simultaneous, tags.size(), " distinct tags of ", simultaneous);
+		for (int i = 0; i < simultaneous; ++i)
+			expect_eof(s[i], 10s);
+	}
+	check(open_fds() == fds0, "descriptors before ", fds0, ", after ", open_fds());
+	c.ctl.expectln("DONE");
+}
+
+void simultaneous_client(context& c)
+{
+	int fds0 = open_fds();
+	c.ctl.expectln("LISTENING");
+	{
+		std::vector<vs::stream_socket> s;
+		for (int i = 0; i < simultaneous; ++i)
+			s.push_back(must(vs::connector(10s).connect(c.opt.addr), str("connect #", i)));
+		c.ctl.expectln("ACCEPTED");
+		std::vector<std::uint32_t> tag(simultaneous);
+		for (int i = 0; i < simultaneous; ++i) {
+			tag[i] = static_cast<std::uint32_t>(i + 1) * 2654435761U;
+			std::byte out[4];
+			std::memcpy(out, &tag[i], 4);
+			send_exact(s[i], out, str("send #", i));
+		}
+		for (int i = 0; i < simultaneous; ++i) {
+			std::byte in[4];
+			recv_exact(s[i], in, str("recv echo #", i));
+			check(std::memcmp(in, &tag[i], 4) == 0, "echo #", i, " differs");
+		}
+	}
+	check(open_fds() == fds0, "descriptors before ", fds0, ", after ", open_fds());
+	c.ctl.writeln("DONE");
+}
+
 } // namespace
 
 void add_connect_cases(std::vector<test_case>& r)
@@ -662,6 +723,7 @@ void add_connect_cases(std::vector<test_case>& r)
 void add_sequential_case(std::vector<test_case>& r)
 {
 	r.push_back({"SOCK_STREAM many sequential connections", sequential_client, sequential_server});
+	r.push_back({"SOCK_STREAM 100 simultaneous connections", simultaneous_client, simultaneous_server});
 }
 
 } // namespace vt
