@@ -1263,7 +1263,7 @@ static int virt_proc_show(struct seq_file *m, void *v)
 			   sock_i_ino(sk), sk->sk_state, vsk->local.svirt_cid,
 			   vsk->local.svirt_port, vsk->remote.svirt_cid,
 			   vsk->remote.svirt_port, vsk->conn, vsk->rx_bytes,
-			   vsk->tx_cnt - vsk->peer_fwd_cnt, vsk->stat_tx_bytes,
+			   virt_unacked(vsk), vsk->stat_tx_bytes,
 			   vsk->stat_rx_bytes, vsk->stat_credit_stalls);
 		spin_unlock(&vsk->lock);
 	}
