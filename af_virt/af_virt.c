@@ -147,6 +147,9 @@ static struct sock *virt_sk_alloc(struct net *net, struct socket *sock,
 	vsk->remote = vsk->local;
 	INIT_LIST_HEAD(&vsk->accept_list);
 	INIT_LIST_HEAD(&vsk->accept_node);
+	vsk->buf_min = VIRT_MIN_BUF_SIZE;
+	vsk->buf_max = VIRT_MAX_BUF_SIZE;
+	vsk->connect_timeout = VIRT_CONNECT_TIMEOUT;
 	spin_lock_init(&vsk->lock);
 	vsk->buf_alloc = VIRT_DEFAULT_BUF_SIZE;
 
@@ -159,10 +162,17 @@ static struct sock *virt_sk_alloc(struct net *net, struct socket *sock,
 /* A peer blocked on its own SO_SNDBUF has this much unacknowledged. */
 static_assert(VIRT_MIN_BUF_SIZE <= SOCK_MIN_SNDBUF);
 
+/*
+ * The receive buffer our credit offers: SO_RCVBUF within buf_min and
+ * buf_max (the maximum wins should they cross, as in AF_VSOCK).
+ */
 static u32 virt_buf_alloc(struct sock *sk)
 {
-	return clamp_t(u32, READ_ONCE(sk->sk_rcvbuf), VIRT_MIN_BUF_SIZE,
-		       VIRT_MAX_BUF_SIZE);
+	struct virt_sock *vsk = virt_sk(sk);
+	u32 size;
+
+	size = max_t(u32, READ_ONCE(sk->sk_rcvbuf), READ_ONCE(vsk->buf_min));
+	return min_t(u32, size, READ_ONCE(vsk->buf_max));
 }
 
 static void virt_release_sock(struct sock *sk, int subclass);
@@ -417,7 +427,7 @@ static int virt_connect(struct socket *sock, struct sockaddr *addr, int len,
 	/* Non-blocking: -EINPROGRESS even if the answer is already here. */
 	if (flags & O_NONBLOCK)
 		goto out;
-	timeout = VIRT_CONNECT_TIMEOUT;
+	timeout = vsk->connect_timeout;
 	if (sock_sndtimeo(sk, false) != MAX_SCHEDULE_TIMEOUT)
 		timeout = min_t(long, timeout, sock_sndtimeo(sk, false));
 	prepare_to_wait(sk_sleep(sk), &wait, TASK_INTERRUPTIBLE);
@@ -899,6 +909,106 @@ static int virt_getname(struct socket *sock, struct sockaddr *addr, int peer)
 	return err;
 }
 
+/*
+ * AF_VSOCK's own options, at the level of our family number as AF_VSOCK has
+ * them at AF_VSOCK (net/vmw_vsock/af_vsock.c), so that a vsock program ports
+ * by renaming.  The buffer size is our receive buffer, sk_rcvbuf, within our
+ * own bounds, so that SO_RCVBUF reads back the same size.
+ */
+static int virt_vsock_setsockopt(struct sock *sk, int name, sockptr_t val,
+				 unsigned int len)
+{
+	struct virt_sock *vsk = virt_sk(sk);
+	struct __kernel_sock_timeval tv;
+	long timeout;
+	u32 size;
+	u64 v;
+	int err;
+
+	switch (name) {
+	case SO_VM_SOCKETS_BUFFER_SIZE:
+	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE:
+		if (len < sizeof(v))
+			return -EINVAL;
+		if (copy_from_sockptr(&v, val, sizeof(v)))
+			return -EFAULT;
+		size = clamp_t(u64, v, VIRT_MIN_BUF_SIZE, VIRT_MAX_BUF_SIZE);
+		lock_sock(sk);
+		if (name == SO_VM_SOCKETS_BUFFER_MIN_SIZE)
+			WRITE_ONCE(vsk->buf_min, size);
+		else if (name == SO_VM_SOCKETS_BUFFER_MAX_SIZE)
+			WRITE_ONCE(vsk->buf_max, size);
+		else
+			WRITE_ONCE(sk->sk_rcvbuf, size);
+		/* New bounds clamp the size again, as in AF_VSOCK. */
+		WRITE_ONCE(sk->sk_rcvbuf, virt_buf_alloc(sk));
+		/* Unlike SO_RCVBUF, tell the peer now, as AF_VSOCK does. */
+		if (vsk->tp_conn && sk->sk_state == TCP_ESTABLISHED &&
+		    virt_core_credit_stale(vsk))
+			virt_tp->credit(vsk);
+		release_sock(sk);
+		return 0;
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW:
+		err = sock_copy_user_timeval(&tv, val, len,
+					     name == SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD);
+		if (err)
+			return err;
+		/* AF_VSOCK's range; it lets a negative tv_usec through. */
+		if (tv.tv_sec < 0 || tv.tv_sec >= MAX_SCHEDULE_TIMEOUT / HZ - 1 ||
+		    tv.tv_usec < 0 || tv.tv_usec >= USEC_PER_SEC)
+			return -ERANGE;
+		timeout = tv.tv_sec * HZ + usecs_to_jiffies(tv.tv_usec);
+		lock_sock(sk);
+		WRITE_ONCE(vsk->connect_timeout, timeout ?: VIRT_CONNECT_TIMEOUT);
+		release_sock(sk);
+		return 0;
+	default:
+		/* PEER_HOST_VM_ID, TRUSTED, NONBLOCK_TXRX: AF_VSOCK has none. */
+		return -ENOPROTOOPT;
+	}
+}
+
+static int virt_vsock_getsockopt(struct sock *sk, int name,
+				 char __user *optval, int __user *optlen)
+{
+	struct virt_sock *vsk = virt_sk(sk);
+	union {
+		u64 val64;
+		struct __kernel_sock_timeval tv; /* sock_get_timeout()'s largest */
+	} v;
+	int lv = sizeof(v.val64);
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	memset(&v, 0, sizeof(v));
+	switch (name) {
+	case SO_VM_SOCKETS_BUFFER_SIZE:
+		v.val64 = virt_buf_alloc(sk);
+		break;
+	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
+		v.val64 = READ_ONCE(vsk->buf_min);
+		break;
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE:
+		v.val64 = READ_ONCE(vsk->buf_max);
+		break;
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW:
+		lv = sock_get_timeout(READ_ONCE(vsk->connect_timeout), &v,
+				      name == SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (len < lv)
+		return -EINVAL;
+	if (copy_to_user(optval, &v, lv) || put_user(lv, optlen))
+		return -EFAULT;
+	return 0;
+}
+
 static int virt_setsockopt(struct socket *sock, int level, int name,
 			   sockptr_t val, unsigned int len)
 {
@@ -906,6 +1016,9 @@ static int virt_setsockopt(struct socket *sock, int level, int name,
 	struct virt_sock *vsk = virt_sk(sk);
 	int v;
 
+	/* Apart from VIRT_SOL: AF_VSOCK's names collide with ours. */
+	if (level == virt_family)
+		return virt_vsock_setsockopt(sk, name, val, len);
 	if (level != VIRT_SOL)
 		return -ENOPROTOOPT;
 	if (len < sizeof(int))
@@ -937,6 +1050,8 @@ static int virt_getsockopt(struct socket *sock, int level, int name,
 	struct virt_sock *vsk = virt_sk(sock->sk);
 	int len, v;
 
+	if (level == virt_family)
+		return virt_vsock_getsockopt(sock->sk, name, optval, optlen);
 	if (level != VIRT_SOL)
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
@@ -1056,6 +1171,9 @@ struct virt_sock *virt_core_incoming(u32 local_port, u32 remote_cid,
 	security_sk_clone(listener, sk);
 	sk->sk_rcvbuf = listener->sk_rcvbuf;
 	sk->sk_sndbuf = listener->sk_sndbuf;
+	child->buf_min = lvsk->buf_min;
+	child->buf_max = lvsk->buf_max;
+	child->connect_timeout = lvsk->connect_timeout;
 	child->buf_alloc = virt_buf_alloc(sk);
 	child->rx_limit = child->buf_alloc;
 	child->nodelay = lvsk->nodelay;
@@ -1144,9 +1262,10 @@ void virt_core_get_credit(struct virt_sock *vsk, u32 *buf_alloc, u32 *fwd_cnt)
 }
 
 /*
- * SO_RCVBUF changed since the peer last heard our credit (setsockopt()
- * tells no one): the transport sends an update when data arrives, so that
- * a smaller buffer stops the peer even if our reader never reads.
+ * SO_RCVBUF changed since the peer last heard our credit (sock_setsockopt()
+ * tells no one; SO_VM_SOCKETS_BUFFER_SIZE does): the transport sends an
+ * update when data arrives, so that a smaller buffer stops the peer even if
+ * our reader never reads.
  */
 bool virt_core_credit_stale(struct virt_sock *vsk)
 {

@@ -30,6 +30,7 @@
 #define VIRT_DEFAULT_BUF_SIZE	(1024 * 1024)
 #define VIRT_MIN_BUF_SIZE	4096	/* at most SOCK_MIN_SNDBUF */
 #define VIRT_MAX_BUF_SIZE	(8 * 1024 * 1024)
+/* Default of SO_VM_SOCKETS_CONNECT_TIMEOUT (AF_VSOCK's is 2 s). */
 #define VIRT_CONNECT_TIMEOUT	(10 * HZ)
 
 struct virt_sock {
@@ -48,6 +49,16 @@ struct virt_sock {
 	/* Transport connection: id and the transport's own state. */
 	u32 conn;
 	void *tp_conn;
+
+	/*
+	 * SO_VM_SOCKETS_BUFFER_MIN/MAX_SIZE, within VIRT_MIN/MAX_BUF_SIZE:
+	 * what SO_RCVBUF is clamped into for our credit.  Set under
+	 * lock_sock(), read without it (as sk_rcvbuf is): READ_ONCE().
+	 */
+	u32 buf_min;
+	u32 buf_max;
+	/* SO_VM_SOCKETS_CONNECT_TIMEOUT, jiffies: as buf_min. */
+	long connect_timeout;
 
 	spinlock_t lock;	/* everything below */
 	u32 rx_bytes;		/* bytes in sk_receive_queue */

@@ -16,6 +16,7 @@
 
 #include <linux/const.h>
 #include <linux/types.h>
+#include <linux/vm_sockets.h>	/* SO_VM_SOCKETS_*, for the family level */
 #ifdef __KERNEL__
 #include <linux/build_bug.h>
 #include <linux/stddef.h>
@@ -60,6 +61,16 @@ struct sockaddr_virt {
 /* int booleans with TCP_NODELAY / TCP_CORK semantics */
 #define VIRT_NODELAY		1	/* flush the ring at once on send */
 #define VIRT_CORK		2	/* hold partial data until uncorked */
+
+/*
+ * At the level of the family number itself, as AF_VSOCK has them at level
+ * AF_VSOCK: AF_VSOCK's own options, by <linux/vm_sockets.h>'s names.  Their
+ * numbers collide with VIRT_SOL's, hence the two levels.
+ *   SO_VM_SOCKETS_BUFFER_SIZE, _MIN_SIZE, _MAX_SIZE: __u64; the size is
+ *	the receive buffer (SO_RCVBUF), all three within 4 KiB..8 MiB;
+ *   SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, _NEW: timeval, 0 the default (10 s).
+ * The other SO_VM_SOCKETS_* fail with ENOPROTOOPT, as on AF_VSOCK.
+ */
 
 /* Run-time discovery: one directory on whichever side is loaded. */
 #define VIRT_SYSFS_DIR		"/sys/kernel/virtsocket"

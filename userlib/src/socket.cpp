@@ -4,6 +4,8 @@
 #include <virtsocket/abi.h>
 
 #include <fcntl.h>
+#include <linux/time_types.h>
+#include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
@@ -308,6 +310,61 @@ result<void> socket::set_cork(bool on) noexcept
 result<bool> socket::cork() const noexcept
 {
 	return transport_flag(*this, true);
+}
+
+// The level of AF_VSOCK's own options: the socket's family (virt, vsock).
+static result<int> vm_option_level(const socket& s) noexcept
+{
+	if (s.kind() != transport::virt && s.kind() != transport::vsock)
+		return std::make_error_code(std::errc::operation_not_supported);
+	return s.get_option(SOL_SOCKET, SO_DOMAIN);
+}
+
+result<void> socket::set_vm_buffer_size(std::uint64_t bytes) noexcept
+{
+	auto level = vm_option_level(*this);
+	if (!level)
+		return level.error();
+	if (::setsockopt(fd_, *level, SO_VM_SOCKETS_BUFFER_SIZE, &bytes, sizeof(bytes)) < 0)
+		return last_error();
+	return {};
+}
+
+result<std::uint64_t> socket::vm_buffer_size() const noexcept
+{
+	auto level = vm_option_level(*this);
+	if (!level)
+		return level.error();
+	std::uint64_t bytes = 0;
+	socklen_t len = sizeof(bytes);
+	if (::getsockopt(fd_, *level, SO_VM_SOCKETS_BUFFER_SIZE, &bytes, &len) < 0)
+		return last_error();
+	return bytes;
+}
+
+result<void> socket::set_vm_connect_timeout(std::chrono::microseconds t) noexcept
+{
+	if (t.count() < 0)
+		return std::make_error_code(std::errc::invalid_argument);
+	auto level = vm_option_level(*this);
+	if (!level)
+		return level.error();
+	__kernel_sock_timeval tv{t.count() / 1000000, t.count() % 1000000};
+	if (::setsockopt(fd_, *level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &tv, sizeof(tv)) < 0)
+		return last_error();
+	return {};
+}
+
+result<std::chrono::microseconds> socket::vm_connect_timeout() const noexcept
+{
+	auto level = vm_option_level(*this);
+	if (!level)
+		return level.error();
+	__kernel_sock_timeval tv{};
+	socklen_t len = sizeof(tv);
+	if (::getsockopt(fd_, *level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &tv, &len) < 0)
+		return last_error();
+	return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
 // ---- stream_socket -----------------------------------------------------------

@@ -238,32 +238,6 @@ void bp_blocking_server(context& c)
 	c.ctl.writeln("DONE");
 }
 
-// Fill until EAGAIN and no POLLOUT for 200 ms: a transport may move data
-// from the send buffer into the peer's receive buffer (TCP does), which
-// makes room again even though nobody reads; that must stop once both are
-// full.  Returns the bytes sent.
-std::uint64_t fill_until_full(vs::stream_socket& s, std::uint64_t seed)
-{
-	std::vector<std::byte> buf(65536);
-	std::uint64_t sent = 0;
-	int again = 0;
-	for (;;) {
-		check(sent < (64u << 20), "sent 64 MiB to a peer that does not read, without EAGAIN (",
-		      again, " EAGAINs, each time writable again)");
-		pattern(seed, sent, buf);
-		auto r = s.send(buf);
-		if (r) {
-			sent += *r;
-			continue;
-		}
-		expect_code(r.error(), {EAGAIN}, "non-blocking send to a full peer");
-		++again;
-		auto ev = must(s.poll(POLLOUT, 200ms), "poll");
-		if (!(ev & POLLOUT))
-			return sent;
-	}
-}
-
 void bp_nonblocking_client(context& c)
 {
 	auto s = connect_one(c);

@@ -1,9 +1,11 @@
 // Data transfer and per-call / per-socket I/O options: sizes both ways,
 // MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, SO_RCVLOWAT, SO_RCVTIMEO, SO_SNDTIMEO,
-// SO_SNDBUF/SO_RCVBUF, SIOCINQ/SIOCOUTQ.
+// SO_SNDBUF/SO_RCVBUF, AF_VSOCK's SO_VM_SOCKETS_*, SIOCINQ/SIOCOUTQ.
 #include "harness.hpp"
 
 #include <linux/sockios.h>
+#include <linux/time_types.h>
+#include <linux/vm_sockets.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
@@ -346,6 +348,370 @@ void bufsize_server(context& c)
 	expect_eof(s, 10s);
 }
 
+// ---- AF_VSOCK's own options: SO_VM_SOCKETS_* ------------------------------------------------
+//
+// virt and vsock, the same calls at the family's own level (AF_VSOCK, or
+// AF_VIRT's number from discovery), as a vsock program makes them:
+//  - BUFFER_SIZE/MIN_SIZE/MAX_SIZE (u64): the size within [min, max], new
+//    bounds clamp it again, short lengths EINVAL.  virt: defaults 1 MiB in
+//    4 KiB..8 MiB, bounds clamped into those, SO_RCVBUF reads back the size
+//    and, once set itself, is what the size reads within the bounds.
+//  - CONNECT_TIMEOUT_NEW/OLD: round trip (to a jiffy) in both layouts, 0
+//    the default (virt 10 s), ERANGE for tv_sec -1 or huge, tv_usec 10^6
+//    (virt also -1), the old value kept; short lengths EINVAL.
+//  - PEER_HOST_VM_ID, TRUSTED, NONBLOCK_TXRX: ENOPROTOOPT.
+//  - an accepted socket inherits its listener's size and timeout.
+//  - the window follows the reader's BUFFER_SIZE set after accept, without
+//    the reader reading: 64 KiB stops a non-blocking sender (EAGAIN, no
+//    POLLOUT for 200 ms) within 64 KiB (the default window is 1 MiB on virt,
+//    256 KiB on vsock; the credit is exact on both); 192 KiB wakes it and
+//    lets it go on to within 192 KiB.  Then all of it is read and checked.
+// unix and tcp have no such options: the library's operation_not_supported
+// is asserted (as for no-delay), nothing else runs, and the note says so.
+
+constexpr std::uint64_t vm_small = 64u << 10, vm_big = 192u << 10, vm_listener = 96u << 10;
+constexpr std::uint64_t vm_seed = 4242;
+
+bool has_vm_options(context& c)
+{
+	return c.is(transport::virt) || c.is(transport::vsock);
+}
+
+const char* vm_name(int name)
+{
+	switch (name) {
+	case SO_VM_SOCKETS_BUFFER_SIZE:
+		return "SO_VM_SOCKETS_BUFFER_SIZE";
+	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
+		return "SO_VM_SOCKETS_BUFFER_MIN_SIZE";
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE:
+		return "SO_VM_SOCKETS_BUFFER_MAX_SIZE";
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
+		return "SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD";
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW:
+		return "SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW";
+	}
+	return "SO_VM_SOCKETS_?";
+}
+
+// Raw calls at the family's level on one descriptor.
+struct vm_options {
+	int fd;
+	int level;
+
+	std::uint64_t get(int name) const
+	{
+		std::uint64_t v = 0;
+		socklen_t len = sizeof(v);
+		check(::getsockopt(fd, level, name, &v, &len) == 0, "getsockopt ", vm_name(name), ": ",
+		      errno_name(errno));
+		check(len == sizeof(v), "getsockopt ", vm_name(name), " returned length ", len);
+		return v;
+	}
+	void set(int name, std::uint64_t v) const
+	{
+		check(::setsockopt(fd, level, name, &v, sizeof(v)) == 0, "setsockopt ", vm_name(name), " ", v,
+		      ": ", errno_name(errno));
+	}
+	// Set `name` to `v`; BUFFER_SIZE must then read `want`.
+	void set_expect(int name, std::uint64_t v, std::uint64_t want) const
+	{
+		set(name, v);
+		auto got = get(SO_VM_SOCKETS_BUFFER_SIZE);
+		check(got == want, vm_name(name), " ", v, ": SO_VM_SOCKETS_BUFFER_SIZE reads ", got, ", expected ",
+		      want);
+	}
+
+	template <class T>
+	int set_tv(int name, long long sec, long long usec) const
+	{
+		T tv{};
+		tv.tv_sec = static_cast<decltype(tv.tv_sec)>(sec);
+		tv.tv_usec = static_cast<decltype(tv.tv_usec)>(usec);
+		return ::setsockopt(fd, level, name, &tv, sizeof(tv)) == 0 ? 0 : errno;
+	}
+	template <class T>
+	std::chrono::microseconds get_tv(int name) const
+	{
+		T tv{};
+		socklen_t len = sizeof(tv);
+		check(::getsockopt(fd, level, name, &tv, &len) == 0, "getsockopt ", vm_name(name), ": ",
+		      errno_name(errno));
+		check(len == sizeof(tv), "getsockopt ", vm_name(name), " returned length ", len);
+		return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+	}
+	std::chrono::microseconds timeout() const
+	{
+		auto t = get_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW);
+		auto old = get_tv<__kernel_old_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD);
+		check(t == old, "CONNECT_TIMEOUT_NEW reads ", t.count(), " us, _OLD ", old.count(), " us");
+		return t;
+	}
+};
+
+vm_options vm_options_of(context& c, const vs::socket& s)
+{
+	return {s.handle(), family_of(c.kind())};
+}
+
+// A timeout set must read back as set, or up to a jiffy (10 ms at HZ 100) longer.
+void expect_timeout(const vm_options& o, std::chrono::microseconds want, const char* how)
+{
+	auto got = o.timeout();
+	check(got >= want && got <= want + 10ms, how, ": CONNECT_TIMEOUT reads ", got.count(), " us, expected ",
+	      want.count(), " us");
+}
+
+void vm_buffer_checks(context& c, const vm_options& o)
+{
+	const std::uint64_t lo = o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE);
+	const std::uint64_t hi = o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE);
+	const std::uint64_t def = o.get(SO_VM_SOCKETS_BUFFER_SIZE);
+	check(lo <= def && def <= hi, "default BUFFER_SIZE ", def, " outside [", lo, ", ", hi, "]");
+	if (c.is(transport::virt))
+		check(lo == 4096 && hi == (8u << 20) && def == (1u << 20), "defaults: BUFFER_SIZE ", def, " in [",
+		      lo, ", ", hi, "], expected 1 MiB in [4 KiB, 8 MiB]");
+	c.note(str("defaults: size ", def, " in [", lo, ", ", hi, "]"));
+
+	// Into [min, max].
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, vm_small, vm_small);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, hi + 1, hi);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, 1ull << 40, hi);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, 1, lo);
+	// Within bounds of our own.
+	o.set(SO_VM_SOCKETS_BUFFER_MAX_SIZE, 128u << 10);
+	check(o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE) == (128u << 10), "BUFFER_MAX_SIZE 128 KiB reads ",
+	      o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE));
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, 1u << 20, 128u << 10);
+	o.set(SO_VM_SOCKETS_BUFFER_MIN_SIZE, 32u << 10);
+	check(o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE) == (32u << 10), "BUFFER_MIN_SIZE 32 KiB reads ",
+	      o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE));
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, 8u << 10, 32u << 10);
+	// New bounds clamp the size again.
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, vm_small, vm_small);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_MAX_SIZE, 48u << 10, 48u << 10);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_MAX_SIZE, hi, 48u << 10);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_MIN_SIZE, 56u << 10, 56u << 10);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_MIN_SIZE, lo, 56u << 10);
+	check(o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE) == lo && o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE) == hi,
+	      "bounds not restored");
+
+	// Lengths: u64 or more.
+	std::uint32_t small = 4096;
+	int rc = ::setsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, &small, sizeof(small));
+	expect_raw_errno(rc, errno, {EINVAL}, "setsockopt BUFFER_SIZE with 4 bytes");
+	socklen_t len = sizeof(small);
+	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, &small, &len);
+	expect_raw_errno(rc, errno, {EINVAL}, "getsockopt BUFFER_SIZE into 4 bytes");
+	// Into more: AF_VIRT (and vsock in 6.1) returns the 8 bytes of the value.
+	std::uint64_t big[2] = {0, 0};
+	len = sizeof(big);
+	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, big, &len);
+	check(rc == 0 && (len == 8 || (len == 16 && c.is(transport::vsock))) && big[0] == 56u << 10,
+	      "getsockopt BUFFER_SIZE into 16 bytes: ", rc ? errno_name(errno) : "length " + std::to_string(len),
+	      ", value ", big[0]);
+
+	if (!c.is(transport::virt))
+		return;
+	// Our bounds: a vsock program's min 128 and a max past 8 MiB are clamped.
+	o.set(SO_VM_SOCKETS_BUFFER_MIN_SIZE, 128);
+	check(o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE) == 4096, "BUFFER_MIN_SIZE 128 reads ",
+	      o.get(SO_VM_SOCKETS_BUFFER_MIN_SIZE), ", expected 4096");
+	o.set(SO_VM_SOCKETS_BUFFER_MAX_SIZE, 1ull << 40);
+	check(o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE) == (8u << 20), "BUFFER_MAX_SIZE 2^40 reads ",
+	      o.get(SO_VM_SOCKETS_BUFFER_MAX_SIZE), ", expected 8 MiB");
+	// SO_RCVBUF and BUFFER_SIZE are one buffer.
+	auto int_opt = [&](int level, int name, const char* what) {
+		int v = 0;
+		socklen_t n = sizeof(v);
+		check(::getsockopt(o.fd, level, name, &v, &n) == 0, "getsockopt ", what, ": ", errno_name(errno));
+		return v;
+	};
+	auto set_int_opt = [&](int level, int name, int v, const char* what) {
+		check(::setsockopt(o.fd, level, name, &v, sizeof(v)) == 0, "setsockopt ", what, " ", v, ": ",
+		      errno_name(errno));
+	};
+	o.set(SO_VM_SOCKETS_BUFFER_SIZE, vm_small);
+	int rcvbuf = int_opt(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
+	check(rcvbuf == static_cast<int>(vm_small), "after BUFFER_SIZE 64 KiB SO_RCVBUF reads ", rcvbuf);
+	set_int_opt(SOL_SOCKET, SO_RCVBUF, 40000, "SO_RCVBUF");
+	rcvbuf = int_opt(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
+	auto size = o.get(SO_VM_SOCKETS_BUFFER_SIZE);
+	check(size == static_cast<std::uint64_t>(rcvbuf), "after SO_RCVBUF 40000 (reads ", rcvbuf,
+	      ") BUFFER_SIZE reads ", size);
+	set_int_opt(SOL_SOCKET, SO_RCVBUF, 1, "SO_RCVBUF");	// the kernel's minimum, below ours
+	size = o.get(SO_VM_SOCKETS_BUFFER_SIZE);
+	check(size == 4096, "after SO_RCVBUF 1 (reads ", int_opt(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"),
+	      ") BUFFER_SIZE reads ", size, ", expected 4096");
+	o.set(SO_VM_SOCKETS_BUFFER_SIZE, vm_small);
+	o.set_expect(SO_VM_SOCKETS_BUFFER_MAX_SIZE, 48u << 10, 48u << 10);
+	rcvbuf = int_opt(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
+	check(rcvbuf == (48 << 10), "after BUFFER_MAX_SIZE 48 KiB SO_RCVBUF reads ", rcvbuf);
+	o.set(SO_VM_SOCKETS_BUFFER_MAX_SIZE, 8u << 20);
+	// The option numbers are VIRT_NODELAY's and VIRT_CORK's: another level.
+	set_int_opt(VIRT_SOL, VIRT_NODELAY, 0, "VIRT_NODELAY");
+	o.set(SO_VM_SOCKETS_BUFFER_MIN_SIZE, 8192);
+	int nodelay = int_opt(VIRT_SOL, VIRT_NODELAY, "VIRT_NODELAY");
+	check(nodelay == 0, "VIRT_NODELAY reads ", nodelay,
+	      " after BUFFER_MIN_SIZE (the same number) at the family level");
+}
+
+void vm_timeout_checks(context& c, const vm_options& o)
+{
+	using std::chrono::microseconds;
+	const auto def = o.timeout();
+	if (c.is(transport::virt))
+		check(def == 10s, "default CONNECT_TIMEOUT ", def.count(), " us, expected 10 s");
+	c.note(str("default connect timeout ", def.count() / 1000, " ms"));
+
+	check(o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 1, 500000) == 0,
+	      "CONNECT_TIMEOUT_NEW 1.5 s: ", errno_name(errno));
+	expect_timeout(o, 1500ms, "CONNECT_TIMEOUT_NEW 1.5 s");
+	check(o.set_tv<__kernel_old_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, 0, 250000) == 0,
+	      "CONNECT_TIMEOUT_OLD 0.25 s: ", errno_name(errno));
+	expect_timeout(o, 250ms, "CONNECT_TIMEOUT_OLD 0.25 s");
+	check(o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 0, 0) == 0,
+	      "CONNECT_TIMEOUT_NEW 0: ", errno_name(errno));
+	check(o.timeout() == def, "CONNECT_TIMEOUT 0 reads ", o.timeout().count(), " us, not the default");
+
+	// Out of range: ERANGE, and the value stays.
+	check(o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 3, 0) == 0,
+	      "CONNECT_TIMEOUT_NEW 3 s: ", errno_name(errno));
+	struct bad {
+		long long sec, usec;
+	};
+	std::vector<bad> bads = {{-1, 0}, {0, 1000000}, {INT64_MAX, 0}};
+	if (c.is(transport::virt))
+		bads.push_back({0, -1});	// vsock lets it through
+	for (auto b : bads) {
+		int e = o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, b.sec, b.usec);
+		expect_code(vs::errno_code(e), {ERANGE}, str("CONNECT_TIMEOUT_NEW {", b.sec, ", ", b.usec, "}"));
+		e = o.set_tv<__kernel_old_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, b.sec, b.usec);
+		expect_code(vs::errno_code(e), {ERANGE}, str("CONNECT_TIMEOUT_OLD {", b.sec, ", ", b.usec, "}"));
+	}
+	expect_timeout(o, 3s, "after the out-of-range values");
+
+	// Lengths: the whole structure.
+	std::int64_t half = 1;
+	int rc = ::setsockopt(o.fd, o.level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &half, sizeof(half));
+	expect_raw_errno(rc, errno, {EINVAL}, "setsockopt CONNECT_TIMEOUT_NEW with 8 bytes");
+	socklen_t len = sizeof(half);
+	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &half, &len);
+	expect_raw_errno(rc, errno, {EINVAL}, "getsockopt CONNECT_TIMEOUT_NEW into 8 bytes");
+	expect_timeout(o, 3s, "after the short ones");
+	o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 0, 0);
+}
+
+void vm_other_checks(const vm_options& o)
+{
+	for (int name : {SO_VM_SOCKETS_PEER_HOST_VM_ID, SO_VM_SOCKETS_TRUSTED, SO_VM_SOCKETS_NONBLOCK_TXRX}) {
+		std::uint64_t v = 0;
+		socklen_t len = sizeof(v);
+		int rc = ::getsockopt(o.fd, o.level, name, &v, &len);
+		expect_raw_errno(rc, errno, {ENOPROTOOPT}, str("getsockopt SO_VM_SOCKETS option ", name));
+		int one = 1;
+		rc = ::setsockopt(o.fd, o.level, name, &one, sizeof(one));
+		expect_raw_errno(rc, errno, {ENOPROTOOPT}, str("setsockopt SO_VM_SOCKETS option ", name));
+	}
+}
+
+// unix, tcp: the library says the options are not there.
+void vm_options_absent(context& c)
+{
+	auto s = must(vs::socket::create(c.kind()), "socket");
+	auto r1 = s.set_vm_buffer_size(vm_small);
+	auto r2 = s.vm_buffer_size();
+	auto r3 = s.set_vm_connect_timeout(1s);
+	auto r4 = s.vm_connect_timeout();
+	check(!r1 && r1.error() == std::errc::operation_not_supported && !r2 &&
+		      r2.error() == std::errc::operation_not_supported && !r3 &&
+		      r3.error() == std::errc::operation_not_supported && !r4 &&
+		      r4.error() == std::errc::operation_not_supported,
+	      "SO_VM_SOCKETS_* on ", vs::to_string(c.kind()), ": want operation_not_supported");
+	c.note(str(vs::to_string(c.kind()), ": no SO_VM_SOCKETS_* options, only that is asserted"));
+}
+
+// Options on a fresh socket of this side; the library's wrappers agree.
+void vm_unconnected_checks(context& c)
+{
+	auto s = must(vs::socket::create(c.kind()), "socket");
+	auto o = vm_options_of(c, s);
+	vm_buffer_checks(c, o);
+	vm_timeout_checks(c, o);
+	vm_other_checks(o);
+	must(s.set_vm_buffer_size(vm_big), "set_vm_buffer_size");
+	check(must(s.vm_buffer_size(), "vm_buffer_size") == vm_big, "vm_buffer_size after 192 KiB");
+	must(s.set_vm_connect_timeout(2500ms), "set_vm_connect_timeout");
+	auto t = must(s.vm_connect_timeout(), "vm_connect_timeout");
+	check(t >= 2500ms && t <= 2510ms, "vm_connect_timeout reads ", t.count(), " us after 2.5 s");
+}
+
+void vm_options_client(context& c)
+{
+	if (!has_vm_options(c))
+		return vm_options_absent(c);
+	vm_unconnected_checks(c);
+	auto s = connect_one(c);
+	c.ctl.expectln("SMALL");
+	// The reader learns of our data only now; its credit came first.
+	send_byte(s, 1);
+	c.ctl.expectln("READ");
+	must(s.set_nonblocking(true), "O_NONBLOCK");
+	auto first = fill_until_full(s, vm_seed);
+	check(first <= vm_small && first >= vm_small / 2, first,
+	      " bytes sent before EAGAIN to a reader whose BUFFER_SIZE is 64 KiB (expected 32-64 KiB)");
+	c.ctl.writeulong(first);
+	c.ctl.expectln("BIG");
+	auto ev = must(s.poll(POLLOUT, 5s), "poll");
+	check(ev & POLLOUT, "no POLLOUT within 5 s of the reader growing BUFFER_SIZE to 192 KiB");
+	auto total = first + fill_until_full(s, vm_seed, first);
+	check(total > vm_small && total <= vm_big, total,
+	      " bytes sent before EAGAIN to a reader whose BUFFER_SIZE grew to 192 KiB (expected 64-192 KiB)");
+	c.ctl.writeulong(total);
+	c.note(str("sender stopped at ", first, " bytes, then ", total));
+	must(s.shutdown(SHUT_WR), "shutdown(SHUT_WR)");
+	c.ctl.expectln("DONE");
+}
+
+void vm_options_server(context& c)
+{
+	if (!has_vm_options(c))
+		return vm_options_absent(c);
+	vm_unconnected_checks(c);
+	auto l = listen_at(c);
+	auto lo = vm_options_of(c, l);
+	lo.set(SO_VM_SOCKETS_BUFFER_SIZE, vm_listener);
+	check(lo.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 3, 0) == 0,
+	      "CONNECT_TIMEOUT_NEW 3 s on the listener: ", errno_name(errno));
+	c.ctl.writeln("LISTENING");
+	auto s = accept_within(l, 10s, "accept");
+	auto o = vm_options_of(c, s);
+	auto inherited = o.get(SO_VM_SOCKETS_BUFFER_SIZE);
+	check(inherited == vm_listener, "accepted socket's BUFFER_SIZE ", inherited, ", its listener's 96 KiB");
+	expect_timeout(o, 3s, "accepted socket of a listener with 3 s");
+
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, vm_small, vm_small);
+	if (c.is(transport::virt)) {
+		int rcvbuf = must(s.recv_buffer_size(), "SO_RCVBUF");
+		check(rcvbuf == static_cast<int>(vm_small), "SO_RCVBUF reads ", rcvbuf,
+		      " after BUFFER_SIZE 64 KiB on the accepted socket");
+	}
+	c.ctl.writeln("SMALL");
+	check(recv_byte(s) == 1, "wrong first byte");
+	c.ctl.writeln("READ");
+	auto first = c.ctl.readulong();
+	o.set_expect(SO_VM_SOCKETS_BUFFER_SIZE, vm_big, vm_big);
+	c.ctl.writeln("BIG");
+	auto total = c.ctl.readulong();
+	check(total >= first, "the sender's total ", total, " is below its first ", first);
+	std::vector<std::byte> in(total);
+	recv_exact(s, in, str("recv the ", total, " bytes sent"));
+	auto bad = pattern_mismatch(vm_seed, 0, in);
+	check(bad < 0, "byte ", bad, " of ", total, " differs from what was sent");
+	expect_eof(s, 10s);
+	c.ctl.writeln("DONE");
+}
+
 // ---- SIOCINQ / SIOCOUTQ --------------------------------------------------------------
 //
 // SIOCINQ counts the unread bytes exactly; SIOCOUTQ counts what the peer
@@ -422,6 +788,13 @@ void add_io_cases(std::vector<test_case>& r)
 	r.push_back({"SOCK_STREAM SO_SNDTIMEO", sndtimeo_client, sndtimeo_server});
 	r.push_back({"SOCK_STREAM SO_SNDBUF/SO_RCVBUF", bufsize_client, bufsize_server});
 	r.push_back({"SOCK_STREAM SIOCINQ/SIOCOUTQ", queued_client, queued_server});
+}
+
+// Last, so that the numbers of the cases before it stay.
+void add_vm_options_case(std::vector<test_case>& r)
+{
+	r.push_back({"SOCK_STREAM SO_VM_SOCKETS_* options at the family level", vm_options_client,
+		     vm_options_server});
 }
 
 } // namespace vt

@@ -159,6 +159,28 @@ void expect_eof(vs::stream_socket& s, std::chrono::milliseconds within)
 	check(n == 0, "expected end of stream, got data");
 }
 
+std::uint64_t fill_until_full(vs::stream_socket& s, std::uint64_t seed, std::uint64_t offset)
+{
+	std::vector<std::byte> buf(65536);
+	std::uint64_t sent = 0;
+	int again = 0;
+	for (;;) {
+		check(sent < (64u << 20), "sent 64 MiB to a peer that does not read, without EAGAIN (",
+		      again, " EAGAINs, each time writable again)");
+		pattern(seed, offset + sent, buf);
+		auto r = s.send(buf);
+		if (r) {
+			sent += *r;
+			continue;
+		}
+		expect_code(r.error(), {EAGAIN}, "non-blocking send to a full peer");
+		++again;
+		auto ev = must(s.poll(POLLOUT, 200ms), "poll");
+		if (!(ev & POLLOUT))
+			return sent;
+	}
+}
+
 namespace {
 
 // splitmix64: a value per 8-byte block, so any offset can be produced.

@@ -82,6 +82,7 @@ void add_poll_cases(std::vector<test_case>& r);
 void add_close_cases(std::vector<test_case>& r);
 void add_data_cases(std::vector<test_case>& r);
 void add_sequential_case(std::vector<test_case>& r);
+void add_vm_options_case(std::vector<test_case>& r);
 
 // ---- assertions ---------------------------------------------------------------
 
@@ -171,6 +172,11 @@ void send_byte(vs::stream_socket& s, std::uint8_t v);
 std::uint8_t recv_byte(vs::stream_socket& s);
 // recv() must report end of stream (0) within the time.
 void expect_eof(vs::stream_socket& s, std::chrono::milliseconds within = 5s);
+// Non-blocking sends of the stream `seed` from `offset` on, until EAGAIN and
+// no POLLOUT for 200 ms: a transport may move data from the send buffer into
+// the peer's receive buffer (TCP does), which makes room again even though
+// nobody reads; that must stop once both are full.  Returns the bytes sent.
+std::uint64_t fill_until_full(vs::stream_socket& s, std::uint64_t seed, std::uint64_t offset = 0);
 
 // A reproducible byte stream: the bytes at [offset, offset + out.size()) of
 // the stream `seed` (seekable, so a receiver can check any piece).

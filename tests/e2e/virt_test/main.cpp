@@ -48,6 +48,7 @@ std::vector<test_case> all_cases()
 	add_close_cases(r);
 	add_data_cases(r);
 	add_sequential_case(r);
+	add_vm_options_case(r);
 	return r;
 }
 

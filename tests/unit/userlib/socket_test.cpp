@@ -277,6 +277,14 @@ TEST_P(Stream, NodelayAndCorkMapToTheTransport)
 	}
 }
 
+TEST_P(Stream, VsockOptionsAreVirtAndVsockOnly)
+{
+	EXPECT_EQ(client.set_vm_buffer_size(65536).error(), std::errc::operation_not_supported);
+	EXPECT_EQ(client.vm_buffer_size().error(), std::errc::operation_not_supported);
+	EXPECT_EQ(client.set_vm_connect_timeout(1s).error(), std::errc::operation_not_supported);
+	EXPECT_EQ(client.vm_connect_timeout().error(), std::errc::operation_not_supported);
+}
+
 TEST_P(Stream, AcceptTimesOut)
 {
 	auto t0 = clock_type::now();

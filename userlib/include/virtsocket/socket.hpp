@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,6 +87,14 @@ public:
 	result<bool> nodelay() const noexcept;
 	result<void> set_cork(bool on = true) noexcept;
 	result<bool> cork() const noexcept;
+
+	// AF_VSOCK's SO_VM_SOCKETS_BUFFER_SIZE and _CONNECT_TIMEOUT_NEW at the
+	// socket's family level, on virt and vsock (a zero timeout sets the
+	// default); std::errc::operation_not_supported on unix and tcp.
+	result<void> set_vm_buffer_size(std::uint64_t bytes) noexcept;
+	result<std::uint64_t> vm_buffer_size() const noexcept;
+	result<void> set_vm_connect_timeout(std::chrono::microseconds t) noexcept;
+	result<std::chrono::microseconds> vm_connect_timeout() const noexcept;
 
 	result<short> poll(short events,
 			   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const noexcept
