@@ -422,6 +422,19 @@ struct vm_options {
 		      want);
 	}
 
+	// setsockopt and getsockopt of `name` with a T shorter than its value:
+	// both EINVAL.
+	template <class T>
+	void expect_short_rejected(int name) const
+	{
+		T small{};
+		int rc = ::setsockopt(fd, level, name, &small, sizeof(small));
+		expect_raw_errno(rc, errno, {EINVAL}, str("setsockopt ", vm_name(name), " with ", sizeof(T), " bytes"));
+		socklen_t len = sizeof(small);
+		rc = ::getsockopt(fd, level, name, &small, &len);
+		expect_raw_errno(rc, errno, {EINVAL}, str("getsockopt ", vm_name(name), " into ", sizeof(T), " bytes"));
+	}
+
 	template <class T>
 	int set_tv(int name, long long sec, long long usec) const
 	{
@@ -497,16 +510,11 @@ void vm_buffer_checks(context& c, const vm_options& o)
 	      "bounds not restored");
 
 	// Lengths: u64 or more.
-	std::uint32_t small = 4096;
-	int rc = ::setsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, &small, sizeof(small));
-	expect_raw_errno(rc, errno, {EINVAL}, "setsockopt BUFFER_SIZE with 4 bytes");
-	socklen_t len = sizeof(small);
-	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, &small, &len);
-	expect_raw_errno(rc, errno, {EINVAL}, "getsockopt BUFFER_SIZE into 4 bytes");
+	o.expect_short_rejected<std::uint32_t>(SO_VM_SOCKETS_BUFFER_SIZE);
 	// Into more: AF_VIRT (and vsock in 6.1) returns the 8 bytes of the value.
 	std::uint64_t big[2] = {0, 0};
-	len = sizeof(big);
-	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, big, &len);
+	socklen_t len = sizeof(big);
+	int rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_BUFFER_SIZE, big, &len);
 	check(rc == 0 && (len == 8 || (len == 16 && c.is(transport::vsock))) && big[0] == 56u << 10,
 	      "getsockopt BUFFER_SIZE into 16 bytes: ", rc ? errno_name(errno) : "length " + std::to_string(len),
 	      ", value ", big[0]);
@@ -592,12 +600,7 @@ void vm_timeout_checks(context& c, const vm_options& o)
 	expect_timeout(o, 3s, "after the out-of-range values");
 
 	// Lengths: the whole structure.
-	std::int64_t half = 1;
-	int rc = ::setsockopt(o.fd, o.level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &half, sizeof(half));
-	expect_raw_errno(rc, errno, {EINVAL}, "setsockopt CONNECT_TIMEOUT_NEW with 8 bytes");
-	socklen_t len = sizeof(half);
-	rc = ::getsockopt(o.fd, o.level, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, &half, &len);
-	expect_raw_errno(rc, errno, {EINVAL}, "getsockopt CONNECT_TIMEOUT_NEW into 8 bytes");
+	o.expect_short_rejected<std::int64_t>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW);
 	expect_timeout(o, 3s, "after the short ones");
 	o.set_tv<__kernel_sock_timeval>(SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, 0, 0);
 }
