@@ -11,19 +11,23 @@
 # --qemu takes QEMU binaries separated by commas (the installed one is
 # "system"); their runs alternate, so the machine's load falls on each alike.
 #
-#   tests/e2e/nest-control.sh [--kernel debug|debian] [--runs N]
+# --guest-kernel gives the guests another kernel than the test host's, as
+# make e2e-debug-smoke does (a debug test host, Debian's kernel in guests).
+#
+#   tests/e2e/nest-control.sh [--kernel debug|debian] [--guest-kernel debug|debian] [--runs N]
 #       [--workload streams|boot-kill|boots|both] [--qemu system,/opt/qemu-7.2/usr/bin/qemu-system-x86_64]
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo" || exit 2
-kernel=debug runs=10 workload=both qemus=system
+kernel=debug guest_kernel= runs=10 workload=both qemus=system
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift ;;
+	--guest-kernel) guest_kernel=$2; shift ;;
 	--runs) runs=$2; shift ;;
 	--workload) workload=$2; shift ;;
 	--qemu) qemus=$2; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "nest-control: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -128,7 +132,7 @@ boots_guest='
 while [ ! -e "$TESTBED_OUT/signal.boots-done" ]; do sleep 1; done
 '
 
-out=$repo/build/nest-control/$(date +%Y%m%d-%H%M%S)-$kernel
+out=$repo/build/nest-control/$(date +%Y%m%d-%H%M%S)-$kernel${guest_kernel:+-guests-$guest_kernel}
 mkdir -p "$out"
 declare -A crashes runs_of crashed_of failed_of secs_of boots_of
 start=$(date +%s)
@@ -145,7 +149,7 @@ for w in "${workloads[@]}"; do
 			[ "$q" = system ] || qenv=(TESTBED_QEMU="$q")
 			tb=$out/$w.q$qi.$r
 			t0=$(date +%s)
-			env "${qenv[@]}" vm-images/testbed --kernel "$kernel" --stock-kvm --no-guest-module --vsock \
+			env "${qenv[@]}" vm-images/testbed --kernel "$kernel" ${guest_kernel:+--guest-kernel "$guest_kernel"} --stock-kvm --no-guest-module --vsock \
 				"${args[@]}" --timeout "$tmo" --host-must-exit --out "$tb" \
 				--host "$host" --guest "$guest" >"$tb.log" 2>&1
 			rc=$?
@@ -177,7 +181,7 @@ for w in "${workloads[@]}"; do
 	done
 done
 {
-	echo "nest-control: kernel $kernel, $(($(date +%s) - start)) s in all"
+	echo "nest-control: kernel $kernel${guest_kernel:+ (guests: $guest_kernel)}, $(($(date +%s) - start)) s in all"
 	for k in "${!runs_of[@]}"; do
 		n=${runs_of[$k]}
 		echo "nest-control: $k: $n runs, ${crashed_of[$k]:-0} crashed, ${failed_of[$k]:-0} failed otherwise, $((${secs_of[$k]} / n)) s a run"
