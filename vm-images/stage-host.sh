@@ -93,8 +93,8 @@ fi
 
 # Guests: one QEMU each.  Each boots once the previous one runs its stage
 # script: nested SVM under TCG has crashed with several guests booting at once.
-# This nest also hangs a guest's boot now and then (5-10 s is usual on
-# Debian's kernel): one not up within $TB_BOOT_LIMIT s is stopped, which fails
+# This nest also hangs a guest's boot now and then (12-30 s is usual on
+# Debian's kernel with qboot): one not up within $TB_BOOT_LIMIT s is stopped, which fails
 # the run.
 booted() { grep -q "^guest$1_stage_uptime " "$out/times"; }
 stop_guest() { # stop_guest IDX: through run-guest.sh's timeout, and so QEMU

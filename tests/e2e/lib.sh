@@ -30,7 +30,7 @@ wait_until() {
 }
 
 signal() { touch "$TESTBED_OUT/signal.$1"; }
-wait_signal() { wait_until "${2:-120}" "signal $1" test -e "$TESTBED_OUT/signal.$1"; }
+wait_signal() { wait_until "${2:-300}" "signal $1" test -e "$TESTBED_OUT/signal.$1"; }
 
 expect_eq() { # expect_eq ACTUAL EXPECTED WHAT
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"

@@ -8,7 +8,7 @@ host() {
 	expect_eq "$(sysfs cid)" 2 "host CID"
 	expect_eq "$(sysfs family)" 23 "family"
 	expect_eq "$(cat /sys/module/virtsocket_host/parameters/family)" 23 "family parameter"
-	wait_until 120 "the guest to register" vm_count_is 1
+	wait_until 300 "the guest to register" vm_count_is 1
 	wait_signal guest-checked
 	local cid pid
 	cid=$(cat "$TESTBED_OUT/guest1.cid")

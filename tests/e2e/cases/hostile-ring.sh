@@ -100,7 +100,7 @@ guest_hostile() {
 	local hostile=$hostile_module cid
 	trap 'signal guest1-exit' EXIT	# guest2 stops streaming, also on failure
 	wait_signal host-listening
-	wait_until 120 "guest2 to stream" test -e "$TESTBED_OUT/signal.guest2-streaming" -o \
+	wait_until 300 "guest2 to stream" test -e "$TESTBED_OUT/signal.guest2-streaming" -o \
 		-e "$TESTBED_OUT/guest2.rc"	# (or stopped by the test bed)
 	[ -e "$TESTBED_OUT/signal.guest2-streaming" ] || fail "guest2 never streamed"
 	log "guest2 is streaming: attacking"

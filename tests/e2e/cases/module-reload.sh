@@ -5,7 +5,7 @@ DESCRIPTION="module unload/reload on both sides"
 TESTBED_ARGS=(--guests 1 --host-grace 30)
 
 host() {
-	wait_until 120 "the guest to register" vm_count_is 1
+	wait_until 300 "the guest to register" vm_count_is 1
 	wait_signal guest-unloaded
 	expect_eq "$(vm_count)" 0 "VMs after the guest module unloaded"
 	signal host-saw-unload

@@ -10,7 +10,7 @@ host() {
 	done
 	wait_listening 7001
 	wait_listening 7002
-	wait_until 120 "both guests to register" vm_count_is 2
+	wait_until 400 "both guests to register" vm_count_is 2
 	wait_signal guest1-ready
 	wait_signal guest2-ready
 	local c1 c2 listed
