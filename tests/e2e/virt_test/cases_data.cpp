@@ -301,10 +301,58 @@ void bp_nonblocking_server(context& c)
 
 constexpr int late_conns = 16;
 constexpr std::uint64_t late_bound = 2 * (65536 + 65536) + (256u << 10);
+// The host's slab may grow by at most this while the 16 connections are full.
+constexpr std::int64_t late_slab_bound_kib = 32 << 10;
+
+// "host" or "guest" where the AF_VIRT module runs, else empty.
+std::string virt_role()
+{
+	std::ifstream role_file("/sys/kernel/virtsocket/role");
+	std::string role;
+	role_file >> role;
+	return role;
+}
+
+// The kernel's slab (/proc/meminfo "Slab:"), in KiB.
+std::int64_t slab_kib()
+{
+	std::ifstream meminfo("/proc/meminfo");
+	std::string key;
+	std::int64_t kib = -1;
+	while (meminfo >> key >> kib) {
+		if (key == "Slab:")
+			return kib;
+		meminfo.ignore(64, '\n');
+	}
+	check(false, "no Slab: line in /proc/meminfo");
+	return -1;
+}
+
+// On the test host's end of an AF_VIRT connection, measures how much the
+// slab grew between construction and check().
+struct host_slab_growth {
+	bool on_host;
+	std::int64_t before;
+
+	explicit host_slab_growth(context& c)
+		: on_host(c.is(transport::virt) && virt_role() == "host"), before(on_host ? slab_kib() : 0)
+	{
+	}
+	void check_now(context& c, std::string_view what) const
+	{
+		if (!on_host)
+			return;
+		auto grown = slab_kib() - before;
+		check(grown <= late_slab_bound_kib, "the host's slab grew by ", grown, " KiB ", what, " (at most ",
+		      late_slab_bound_kib, ")");
+		c.note(str("host slab grew by ", grown, " KiB ", what));
+	}
+};
 
 void late_buffers_client(context& c)
 {
 	c.ctl.expectln("LISTENING");
+	host_slab_growth slab(c);
 	std::vector<vs::stream_socket> socks;
 	for (int i = 0; i < late_conns; ++i) {
 		socks.push_back(must(vs::connector(10s).connect(c.opt.addr), str("connect #", i)));
@@ -321,6 +369,7 @@ void late_buffers_client(context& c)
 		most = std::max(most, sent);
 	}
 	c.note(str("each sender stopped within ", most, " bytes (bound ", late_bound, ")"));
+	slab.check_now(c, "with 16 full connections (host senders)");
 	c.ctl.writeln("FULL");
 	c.ctl.expectln("DONE");
 }
@@ -328,6 +377,7 @@ void late_buffers_client(context& c)
 void late_buffers_server(context& c)
 {
 	auto l = listen_at(c);
+	host_slab_growth slab(c);
 	c.ctl.writeln("LISTENING");
 	std::vector<vs::stream_socket> socks;
 	for (int i = 0; i < late_conns; ++i) {
@@ -336,6 +386,7 @@ void late_buffers_server(context& c)
 	}
 	c.ctl.writeln("SET");
 	c.ctl.expectln("FULL");
+	slab.check_now(c, "with 16 full connections (host readers that never read)");
 	socks.clear();
 	c.ctl.writeln("DONE");
 }
@@ -377,9 +428,7 @@ void tiny_sends_server(context& c)
 		      "SO_MEMINFO: ", errno_name(errno));
 		std::uint64_t bound = 4 * tiny_sends + (64u << 10);
 		// The guest's own memory is its business: the bound is the host's.
-		std::ifstream role_file("/sys/kernel/virtsocket/role");
-		std::string role;
-		role_file >> role;
+		auto role = virt_role();
 		if (role == "host")
 			check(mem[SK_MEMINFO_RMEM_ALLOC] <= bound, tiny_sends,
 			      " one-byte sends take ", mem[SK_MEMINFO_RMEM_ALLOC],
