@@ -52,6 +52,7 @@ VIRT_SHOW(features, "0x%llx", virt_guest.features)
 VIRT_SHOW(ring_entries, "%u", virt_guest.ring_entries)
 VIRT_SHOW(vector, "%u", virt_guest.vector)
 VIRT_SHOW(apic_id, "%u", virt_guest.apic_id)
+VIRT_SHOW(registered, "%d", !READ_ONCE(virt_guest.dead))
 
 /* Counters: one show function, the field found by offset. */
 struct virt_counter_attr {
@@ -90,6 +91,8 @@ static struct virt_counter_attr virt_counters[] = {
 	VIRT_COUNTER(flush_wait),
 	VIRT_COUNTER(flush_full),
 	VIRT_COUNTER(flush_irq),
+	VIRT_COUNTER(host_gone),
+	VIRT_COUNTER(reregistrations),
 };
 
 static struct kobj_attribute virt_attrs[] = {
@@ -102,6 +105,7 @@ static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(ring_entries),
 	__ATTR_RO(vector),
 	__ATTR_RO(apic_id),
+	__ATTR_RO(registered),
 };
 
 static struct attribute *virt_attr_list[ARRAY_SIZE(virt_attrs) +

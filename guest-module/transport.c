@@ -87,6 +87,9 @@ static int virt_tx_put(struct virt_guest *g, const struct virt_desc *d,
 	u32 slot;
 
 	lockdep_assert_held(&g->tx_lock);
+	/* Nobody would take it, and the next host knows no old connection. */
+	if (READ_ONCE(g->dead))
+		return -ENOTCONN;
 	if (virt_ring_full(g->tx_prod, g->tx_done, g->ring_entries))
 		return -ENOSPC;
 	slot = virt_ring_slot(g->tx_prod, g->ring_entries);
@@ -97,22 +100,38 @@ static int virt_tx_put(struct virt_guest *g, const struct virt_desc *d,
 	return 0;
 }
 
-/* Control descriptors never fail: without room they wait for the flush. */
+/*
+ * Control descriptors never fail: without room they wait for the flush.
+ * Dropped while no host is registered, or once the ring was reset after
+ * @epoch: the connection they are for was reset with it.
+ */
+static void virt_tx_ctrl_at(struct virt_guest *g, const struct virt_desc *d,
+			    u32 epoch)
+{
+	struct virt_overflow *o = NULL;
+
+	for (;;) {
+		spin_lock_bh(&g->tx_lock);
+		if (g->epoch != epoch || READ_ONCE(g->dead) ||
+		    (list_empty(&g->overflow) && !virt_tx_put(g, d, NULL, -1))) {
+			spin_unlock_bh(&g->tx_lock);
+			kfree(o);
+			return;
+		}
+		if (o) {
+			list_add_tail(&o->node, &g->overflow);
+			spin_unlock_bh(&g->tx_lock);
+			return;
+		}
+		spin_unlock_bh(&g->tx_lock);
+		o = kmalloc(sizeof(*o), GFP_KERNEL | __GFP_NOFAIL);
+		o->desc = *d;
+	}
+}
+
 static void virt_tx_ctrl(struct virt_guest *g, const struct virt_desc *d)
 {
-	struct virt_overflow *o;
-
-	spin_lock_bh(&g->tx_lock);
-	if (list_empty(&g->overflow) && !virt_tx_put(g, d, NULL, -1)) {
-		spin_unlock_bh(&g->tx_lock);
-		return;
-	}
-	spin_unlock_bh(&g->tx_lock);
-	o = kmalloc(sizeof(*o), GFP_KERNEL | __GFP_NOFAIL);
-	o->desc = *d;
-	spin_lock_bh(&g->tx_lock);
-	list_add_tail(&o->node, &g->overflow);
-	spin_unlock_bh(&g->tx_lock);
+	virt_tx_ctrl_at(g, d, READ_ONCE(g->epoch));
 }
 
 static void virt_tx_drain_overflow(struct virt_guest *g)
@@ -204,8 +223,9 @@ static void virt_tx_reclaim(struct virt_guest *g)
 	spin_unlock_bh(&g->tx_lock);
 }
 
-/* The host connects to one of our ports. */
-static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
+/* The host connects to one of our ports; @epoch: the ring's when it asked. */
+static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev,
+			    u32 epoch)
 {
 	struct virt_desc reply = { .conn = ev->conn };
 	struct virt_sock *child;
@@ -220,7 +240,7 @@ static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
 	if (!child) {
 		reply.op = VIRT_OP_RESET;
 		reply.status = err;
-		virt_tx_ctrl(g, &reply);
+		virt_tx_ctrl_at(g, &reply, epoch);
 		return;
 	}
 	/* The table takes the reference virt_core_incoming() gave us. */
@@ -228,12 +248,25 @@ static void virt_rx_connect(struct virt_guest *g, const struct virt_desc *ev)
 		virt_core_reset(child, -ENOMEM);
 		sock_put(&child->sk);
 		reply.op = VIRT_OP_RESET;
-		virt_tx_ctrl(g, &reply);
+		virt_tx_ctrl_at(g, &reply, epoch);
+		return;
+	}
+	/*
+	 * The store before the look at the epoch; pairs with the barrier of
+	 * virt_host_gone(): a reset either finds the child in the table or
+	 * is seen here, and the child goes the way of every connection.
+	 */
+	smp_mb();
+	if (READ_ONCE(g->epoch) != epoch) {
+		sock_hold(&child->sk);
+		virt_conn_forget(g, ev->conn, child);
+		virt_core_reset(child, -ECONNRESET);
+		sock_put(&child->sk);
 		return;
 	}
 	reply.op = VIRT_OP_ACCEPT;
 	virt_desc_credit(child, &reply);
-	virt_tx_ctrl(g, &reply);
+	virt_tx_ctrl_at(g, &reply, epoch);
 }
 
 static void virt_flush(struct virt_guest *g, bool notify);
@@ -241,6 +274,7 @@ static void virt_flush(struct virt_guest *g, bool notify);
 struct virt_incoming {
 	struct list_head node;
 	struct virt_desc ev;
+	u32 epoch;		/* of the host that asked */
 };
 
 /* The host's requests beyond this many waiting are refused at once. */
@@ -254,6 +288,7 @@ static void virt_rx_defer_connect(struct virt_guest *g, const struct virt_desc *
 
 	if (in) {
 		in->ev = *ev;
+		in->epoch = g->epoch;	/* in a flush: stable */
 		spin_lock_bh(&g->incoming_lock);
 		if (g->nr_incoming < VIRT_MAX_INCOMING) {
 			list_add_tail(&in->node, &g->incoming);
@@ -286,10 +321,12 @@ static void virt_incoming_work(struct work_struct *work)
 		spin_unlock_bh(&g->incoming_lock);
 		if (!in)
 			break;
-		if (!READ_ONCE(g->dead))
-			virt_rx_connect(g, &in->ev);
+		/* A request from before a reset: that host is gone. */
+		if (in->epoch == READ_ONCE(g->epoch) && !READ_ONCE(g->dead)) {
+			virt_rx_connect(g, &in->ev, in->epoch);
+			any = true;
+		}
 		kfree(in);
-		any = true;
 	}
 	/* The answers go out now: the host's connect is waiting. */
 	if (any && !READ_ONCE(g->dead))
@@ -486,21 +523,88 @@ static void virt_rx_process(struct virt_guest *g)
 }
 
 /*
+ * The ring back to its zero state, as before the first handshake: the host
+ * forgot it.  Posted receive buffers are ours again (posted anew after the
+ * next handshake), queued descriptors are dropped (their connections were
+ * reset); buffers lent to skbs come back as their readers finish.  Locks in
+ * the documented order: flush_mutex, tx_lock, rx_lock.
+ */
+static void virt_ring_reset(struct virt_guest *g)
+{
+	struct virt_overflow *o, *tmp;
+	LIST_HEAD(dropped);
+	u32 i;
+
+	lockdep_assert_held(&g->flush_mutex);
+	spin_lock_bh(&g->tx_lock);
+	for (i = 0; i < g->ring_entries; i++) {
+		kfree(g->tx_buf[i]);
+		g->tx_buf[i] = NULL;
+		g->tx_rxbuf[i] = -1;
+	}
+	list_splice_init(&g->overflow, &dropped);
+	g->tx_prod = 0;
+	g->tx_flushed = 0;
+	g->tx_done = 0;
+	spin_lock_irq(&g->rx_lock);
+	for_each_set_bit(i, g->rx_posted, g->rx_buffers)
+		g->rx_free[g->rx_nfree++] = i;
+	spin_unlock_irq(&g->rx_lock);
+	bitmap_zero(g->rx_posted, g->rx_buffers);
+	g->rx_cons = 0;
+	memset(g->ring, 0, sizeof(*g->ring));
+	spin_unlock_bh(&g->tx_lock);
+	list_for_each_entry_safe(o, tmp, &dropped, node)
+		kfree(o);
+}
+
+/* Probes after the host went away: 1, 2, 4 and 8 s, then every 10 s. */
+static unsigned long virt_hello_delay(struct virt_guest *g)
+{
+	static const u8 secs[] = { 1, 2, 4, 8 };
+	unsigned int i = g->hello_tries++;
+
+	return (i < ARRAY_SIZE(secs) ? secs[i] : 10) * HZ;
+}
+
+/*
  * The host forgot us (its module went away or was reloaded): every
  * connection is reset, as vsock does on a transport reset, so that nothing
- * waits for a host that will not answer.  Under flush_mutex.
+ * waits for a host that will not answer; then the ring is reset and
+ * hello_work probes until a host takes us again.  Under flush_mutex.
  */
 static void virt_host_gone(struct virt_guest *g)
 {
+	struct virt_incoming *in, *next;
 	struct virt_sock *vsk;
+	LIST_HEAD(stale);
 	unsigned long id;
 
-	pr_warn("virtsocket: the host stopped serving this guest: connections reset; reload the module to register again\n");
+	lockdep_assert_held(&g->flush_mutex);
+	WRITE_ONCE(g->dead, true);
+	atomic64_inc(&g->host_gone);
+	spin_lock_bh(&g->tx_lock);
+	WRITE_ONCE(g->epoch, g->epoch + 1);
+	spin_unlock_bh(&g->tx_lock);
+	/* The new epoch before the look at the table: see virt_rx_connect(). */
+	smp_mb();
+	pr_warn("virtsocket: the host stopped serving this guest: connections reset; registering again once it is back\n");
 	xa_for_each(&g->conns, id, vsk) {
 		sock_hold(&vsk->sk);
 		virt_conn_forget(g, id, vsk);
 		virt_core_reset(vsk, -ECONNRESET);
 		sock_put(&vsk->sk);
+	}
+	virt_ring_reset(g);
+	spin_lock_bh(&g->incoming_lock);
+	list_splice_init(&g->incoming, &stale);
+	g->nr_incoming = 0;
+	spin_unlock_bh(&g->incoming_lock);
+	list_for_each_entry_safe(in, next, &stale, node)
+		kfree(in);
+	if (!READ_ONCE(g->stopping)) {
+		g->hello_tries = 0;
+		mod_delayed_work(system_wq, &g->hello_work, virt_hello_delay(g));
 	}
 }
 
@@ -530,10 +634,8 @@ static void virt_flush(struct virt_guest *g, bool notify)
 		atomic64_add(n, &g->tx_descs);
 		if (r < 0) {
 			pr_err_ratelimited("virtsocket: flush failed: %ld\n", r);
-			if (r == -VIRT_HC_ENOSYS || r == -ENOTCONN) {
-				WRITE_ONCE(g->dead, true);
+			if (r == -VIRT_HC_ENOSYS || r == -ENOTCONN)
 				virt_host_gone(g);
-			}
 			break;
 		}
 		virt_tx_reclaim(g);
@@ -605,20 +707,75 @@ static irqreturn_t virt_notify_irq(int irq, void *data)
 
 static u32 virt_guest_local_cid(void)
 {
-	return virt_guest.cid;
+	return READ_ONCE(virt_guest.cid);
+}
+
+static int virt_handshake(struct virt_guest *g, bool quiet);
+
+/* Callers asking for the host probe at most this often while it is gone. */
+#define VIRT_PROBE_MIN_MS	100
+
+/*
+ * One probe while not registered: HELLO again, with the ring as the last
+ * reset left it.  Under flush_mutex; 0 once registered.
+ */
+static int virt_rehello(struct virt_guest *g)
+{
+	int r;
+
+	lockdep_assert_held(&g->flush_mutex);
+	g->probe_at = jiffies;
+	r = virt_handshake(g, true);
+	if (r)
+		return r;
+	WRITE_ONCE(g->dead, false);
+	atomic64_inc(&g->reregistrations);
+	pr_info("virtsocket: registered again as CID %u\n", g->cid);
+	/* Receive buffers go to the host now, not with the next send. */
+	queue_work(system_highpri_wq, &g->flush_work);
+	return 0;
+}
+
+static void virt_hello_work(struct work_struct *work)
+{
+	struct virt_guest *g = container_of(to_delayed_work(work),
+					    struct virt_guest, hello_work);
+
+	mutex_lock(&g->flush_mutex);
+	if (!READ_ONCE(g->stopping) && READ_ONCE(g->dead) && virt_rehello(g))
+		schedule_delayed_work(&g->hello_work, virt_hello_delay(g));
+	mutex_unlock(&g->flush_mutex);
+}
+
+/*
+ * Registered with the host, or registered by one more probe (at most one
+ * every VIRT_PROBE_MIN_MS, whoever asks: a loop of connect() calls does not
+ * turn into a loop of hypercalls).  May sleep.
+ */
+static bool virt_registered(struct virt_guest *g)
+{
+	if (!READ_ONCE(g->dead))
+		return true;
+	mutex_lock(&g->flush_mutex);
+	if (READ_ONCE(g->dead) && !READ_ONCE(g->stopping) &&
+	    time_after_eq(jiffies, g->probe_at + msecs_to_jiffies(VIRT_PROBE_MIN_MS)))
+		virt_rehello(g);
+	mutex_unlock(&g->flush_mutex);
+	return !READ_ONCE(g->dead);
 }
 
 static int virt_guest_connect(struct virt_sock *vsk)
 {
 	struct virt_guest *g = &virt_guest;
 	struct virt_desc d = { .op = VIRT_OP_CONNECT };
-	u32 id;
+	u32 id, epoch;
 	int err;
 
 	if (vsk->remote.svirt_cid != VIRT_CID_HOST)
 		return -ENETUNREACH;
-	if (READ_ONCE(g->dead))
-		return -ENODEV;
+	epoch = READ_ONCE(g->epoch);
+	if (!virt_registered(g))
+		return -ENETUNREACH;
 	sock_hold(&vsk->sk);
 	err = xa_alloc_cyclic_bh(&g->conns, &id, vsk,
 				 XA_LIMIT(1, VIRT_CONN_HOST_BASE - 1),
@@ -627,12 +784,18 @@ static int virt_guest_connect(struct virt_sock *vsk)
 		sock_put(&vsk->sk);
 		return err;
 	}
+	/* As in virt_rx_connect(): a reset since we looked may have missed us. */
+	smp_mb();
+	if (READ_ONCE(g->epoch) != epoch) {
+		virt_conn_forget(g, id, vsk);
+		return -ENETUNREACH;
+	}
 	vsk->conn = id;
 	vsk->tp_conn = g;
 	d.conn = id;
 	d.addr = (u64)vsk->local.svirt_port << 32 | vsk->remote.svirt_port;
 	virt_desc_credit(vsk, &d);
-	virt_tx_ctrl(g, &d);
+	virt_tx_ctrl_at(g, &d, epoch);
 	return 0;
 }
 
@@ -665,7 +828,7 @@ static ssize_t virt_guest_send(struct virt_sock *vsk, struct msghdr *msg,
 		spin_unlock_bh(&g->tx_lock);
 		if (!err)
 			break;
-		if (READ_ONCE(g->dead)) {
+		if (err == -ENOTCONN || READ_ONCE(g->dead)) {
 			kfree(buf);
 			return -ECONNRESET;
 		}
@@ -790,7 +953,8 @@ static const char *virt_hello_error(long r)
 	}
 }
 
-static int virt_handshake(struct virt_guest *g)
+/* HELLO; @quiet: a probe, for which no host is no news. */
+static int virt_handshake(struct virt_guest *g, bool quiet)
 {
 	struct virt_hello *h = g->hello;
 	long r;
@@ -811,8 +975,12 @@ static int virt_handshake(struct virt_guest *g)
 		r = virt_hypercall(g, VIRT_HC_HELLO, virt_to_phys(h));
 	}
 	if (r) {
-		pr_err("virtsocket: handshake failed (%ld): %s\n", r,
-		       virt_hello_error(r));
+		if (!quiet)
+			pr_err("virtsocket: handshake failed (%ld): %s\n", r,
+			       virt_hello_error(r));
+		else if (r != -VIRT_HC_ENOSYS)
+			pr_warn_ratelimited("virtsocket: registering again failed (%ld): %s\n",
+					    r, virt_hello_error(r));
 		return r == -VIRT_HC_ENOSYS ? -ENODEV : -EPROTO;
 	}
 	if (h->host_version != VIRT_ABI_VERSION || h->cid < VIRT_CID_GUEST_MIN ||
@@ -822,7 +990,7 @@ static int virt_handshake(struct virt_guest *g)
 		virt_hypercall(g, VIRT_HC_BYE, 0);
 		return -EPROTO;
 	}
-	g->cid = h->cid;
+	WRITE_ONCE(g->cid, h->cid);
 	g->host_version = h->host_version;
 	g->features = h->host_features;
 	return 0;
@@ -838,6 +1006,8 @@ static int virt_guest_reboot(struct notifier_block *nb, unsigned long action,
 	struct virt_guest *g = container_of(nb, struct virt_guest, reboot_nb);
 
 	mutex_lock(&g->flush_mutex);
+	/* Nor register again: a probe would hand the host that ring anew. */
+	WRITE_ONCE(g->stopping, true);
 	if (!READ_ONCE(g->dead)) {
 		WRITE_ONCE(g->dead, true);
 		virt_hypercall(g, VIRT_HC_BYE, 0);
@@ -892,6 +1062,8 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	hrtimer_init(&g->flush_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	g->flush_timer.function = virt_flush_timer;
 	INIT_WORK(&g->flush_work, virt_flush_work);
+	INIT_DELAYED_WORK(&g->hello_work, virt_hello_work);
+	g->probe_at = jiffies - msecs_to_jiffies(VIRT_PROBE_MIN_MS);
 
 	g->ring = alloc_pages_exact(virt_ring_bytes(ring_entries),
 				    GFP_KERNEL | __GFP_ZERO);
@@ -918,7 +1090,7 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	r = virt_irq_init(g);
 	if (r)
 		goto err_free;
-	r = virt_handshake(g);
+	r = virt_handshake(g, false);
 	if (r)
 		goto err_irq;
 	g->reboot_nb.notifier_call = virt_guest_reboot;
@@ -937,6 +1109,11 @@ void virt_guest_exit(struct virt_guest *g)
 {
 	long r;
 
+	/* No probe from now on: hello_work re-arms itself only while !stopping. */
+	mutex_lock(&g->flush_mutex);
+	WRITE_ONCE(g->stopping, true);
+	mutex_unlock(&g->flush_mutex);
+	cancel_delayed_work_sync(&g->hello_work);
 	unregister_reboot_notifier(&g->reboot_nb);
 	hrtimer_cancel(&g->flush_timer);
 	cancel_work_sync(&g->flush_work);

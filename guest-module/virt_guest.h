@@ -6,7 +6,10 @@
  *
  * - One transport per guest (struct virt_guest): the shared ring, the
  *   handshake block, the notification interrupt, the receive buffers, and
- *   the connection table.  Handshake results are constant after load.
+ *   the connection table.  Handshake results change only under flush_mutex,
+ *   at each (re)registration.
+ * - Lock order: flush_mutex, then tx_lock, then rx_lock (virt_rx_topup(),
+ *   virt_ring_reset()); incoming_lock and the table's lock nest in none.
  * - tx_lock (BH spinlock) protects the producer side of the tx ring: tx_prod,
  *   tx_flushed, tx_done, the per-slot ownership arrays and the overflow
  *   list.  Descriptors are written under it, so several CPUs can queue.
@@ -22,6 +25,12 @@
  *   socket a flusher can hold, except listeners, which never flush.
  * - The connection table (xarray, own lock) maps ids to sockets and holds a
  *   reference on each.
+ * - Registration: @dead (not registered: no flush hypercalls, no descriptors
+ *   queued) and @stopping change under flush_mutex and are read locklessly.
+ *   When the host goes away, every connection is reset, the ring goes back
+ *   to its zero state and hello_work probes with HELLO until the host
+ *   answers; @epoch (written under flush_mutex and tx_lock) counts those
+ *   resets, so that work queued before one does nothing after it.
  */
 #ifndef _VIRT_GUEST_H
 #define _VIRT_GUEST_H
@@ -83,7 +92,12 @@ struct virt_guest {
 	struct list_head incoming;	/* struct virt_incoming */
 	u32 nr_incoming;
 	struct work_struct incoming_work;
-	bool dead;		/* the host went away: no more hypercalls */
+	bool dead;		/* not registered: no more flush hypercalls */
+	bool stopping;		/* unload or reboot: never register again */
+	u32 epoch;		/* resets of the ring, see the notes above */
+	struct delayed_work hello_work;	/* probes while the host is gone */
+	unsigned int hello_tries;	/* probes since the host went away */
+	unsigned long probe_at;	/* jiffies of the last probe */
 	struct notifier_block reboot_nb;	/* says goodbye at reboot */
 
 	atomic64_t hypercalls;
@@ -101,6 +115,8 @@ struct virt_guest {
 	atomic64_t flush_wait;
 	atomic64_t flush_full;
 	atomic64_t flush_irq;
+	atomic64_t host_gone;		/* times the host stopped serving us */
+	atomic64_t reregistrations;	/* HELLOs that succeeded after the first */
 };
 
 extern struct virt_guest virt_guest;

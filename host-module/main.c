@@ -145,8 +145,9 @@ err_kobj:
 /*
  * Unloading is refused while AF_VIRT sockets exist (each holds a module
  * reference); otherwise it is safe: the hook is cleared first (waiting for
- * vCPUs in the handler), then every VM's state is dropped; their guests see
- * -ENOSYS from then on.
+ * vCPUs in the handler), then every VM's guest is interrupted and its state
+ * dropped; their guests see -ENOSYS from then on, at once, and register
+ * again when the module is back.
  */
 static void __exit virt_host_exit(void)
 {

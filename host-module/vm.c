@@ -63,6 +63,14 @@ void virt_vm_put(struct virt_vm *vm)
 	kref_put(&vm->ref, virt_vm_release);
 }
 
+/* Raise @vm's notification vector; drops the caller's reference on @kvm. */
+static void virt_vm_raise(struct virt_vm *vm, struct kvm *kvm)
+{
+	if (kvm_deliver_fixed_irq(kvm, vm->apic_id, vm->vector) > 0)
+		atomic64_inc(&vm->irqs);
+	kvm_put_kvm(kvm);
+}
+
 /*
  * The host has new work for @vm: interrupt the guest if it asked for that
  * in its last flush (once per flush, event-index style).  Process context,
@@ -81,11 +89,8 @@ void virt_vm_kick(struct virt_vm *vm)
 		kvm = vm->kvm;
 	}
 	spin_unlock(&vm->lock);
-	if (!kvm)
-		return;
-	if (kvm_deliver_fixed_irq(kvm, vm->apic_id, vm->vector) > 0)
-		atomic64_inc(&vm->irqs);
-	kvm_put_kvm(kvm);
+	if (kvm)
+		virt_vm_raise(vm, kvm);
 }
 
 /* A new, unregistered virt_vm (no CID yet) with the caller's reference. */
@@ -427,19 +432,35 @@ void virt_vms_exit(void)
 	/*
 	 * One VM at a time, from the start of the table each time: the mutex
 	 * is dropped to finish it, and a VM dying meanwhile unhashes its own.
+	 * Each guest is interrupted, asked or not: its next flush finds no
+	 * host (the hook is gone) and it starts probing to register again.
+	 * Its kvm is pinned while the VM is still hashed, as the destroy
+	 * notifier cannot unhash it (before KVM frees the kvm) without the
+	 * mutex; the interrupt and the put wait until the mutex is dropped,
+	 * as the last put runs that notifier.
 	 */
 	for (;;) {
 		struct virt_vm *found = NULL;
+		struct kvm *kvm = NULL;
 
 		mutex_lock(&virt_vms_mutex);
 		for (bkt = 0; !found && bkt < HASH_SIZE(virt_vms); bkt++)
 			found = hlist_entry_safe(virt_vms[bkt].first,
 						 struct virt_vm, node);
-		if (found)
+		if (found) {
+			spin_lock(&found->lock);
+			if ((found->features & VIRT_F_NOTIFY_IRQ) && !found->dead &&
+			    kvm_get_kvm_safe(found->kvm))
+				kvm = found->kvm;
+			spin_unlock(&found->lock);
 			virt_vm_unhash_locked(found);
+		}
 		mutex_unlock(&virt_vms_mutex);
 		if (!found)
 			break;
+		/* The registry's reference keeps @found until it is finished. */
+		if (kvm)
+			virt_vm_raise(found, kvm);
 		virt_vm_finish(found, -ECONNRESET, false);
 	}
 	kvm_unregister_destroy_vm_notifier(&virt_vm_destroy_nb);
