@@ -52,6 +52,27 @@ static struct virt_conn *virt_conn_get(struct virt_vm *vm, u32 id)
 	return conn;
 }
 
+/*
+ * Every page of [@gpa, @gpa + @len) is guest RAM, as the ring's must be (an
+ * MMIO page such as the local APIC's, or KVM's private slots, is not).
+ */
+static bool virt_gpa_in_ram(struct kvm_vcpu *vcpu, u64 gpa, u32 len)
+{
+	gfn_t gfn = gpa_to_gfn(gpa), last = gpa_to_gfn(gpa + len - 1);
+
+	for (; gfn <= last; gfn++)
+		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn))
+			return false;
+	return true;
+}
+
+/* [@gpa, @gpa + @len) meets @vm's ring (both ranges are below 2^52). */
+static bool virt_on_ring(struct virt_vm *vm, u64 gpa, u32 len)
+{
+	return gpa < vm->ring_gpa + virt_ring_bytes(vm->ring_entries) &&
+	       vm->ring_gpa < gpa + len;
+}
+
 /* The guest connects to a host port. */
 static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 {
@@ -166,6 +187,15 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		return err;
 	switch (d->op) {
 	case VIRT_OP_RX_POST:
+		/*
+		 * Refused when posted, not only dropped when written: data on
+		 * the ring would be overwritten by the events and indices the
+		 * same flush writes there.
+		 */
+		if (virt_on_ring(vm, d->addr, d->len))
+			return -EINVAL;
+		if (!virt_gpa_in_ram(vcpu, d->addr, d->len))
+			return -EFAULT;
 		spin_lock(&vm->lock);
 		if (vm->rx_count == VIRT_MAX_RX_BUFS) {
 			err = -ENOSPC;

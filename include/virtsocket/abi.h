@@ -178,7 +178,11 @@ enum virt_op {
 	 * written at @addr, the start of a buffer posted with RX_POST.
 	 */
 	VIRT_OP_SEND = 3,
-	/* tx: a buffer of @len bytes at @addr the host may fill (no @conn). */
+	/*
+	 * tx: a buffer of @len bytes at @addr the host may fill (no @conn):
+	 *     in guest RAM (-EFAULT otherwise) and off the ring (-EINVAL).
+	 *     Buffers may overlap one another: the guest's own business.
+	 */
 	VIRT_OP_RX_POST = 4,
 	/* both: the sender will not send (VIRT_SHUT_SEND) / receive more. */
 	VIRT_OP_SHUTDOWN = 5,

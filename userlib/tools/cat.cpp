@@ -93,6 +93,7 @@ int main(int argc, char** argv)
 		     std::string(prog)};
 	bool listen = false, verbose = false, quit_on_eof = false;
 	double wait = 0;
+	std::uint64_t buffer = 0;
 	std::string uri;
 	app.add_flag("-l,--listen", listen, "Accept one connection on URI instead of connecting");
 	app.add_option("-w,--wait", wait, "Give up connecting/accepting after SECONDS (default: never)")
@@ -100,6 +101,9 @@ int main(int argc, char** argv)
 	app.add_flag("-q,--quit-on-eof", quit_on_eof,
 		     "Exit as soon as the peer ends its stream, even if stdin is still open");
 	app.add_flag("-v,--verbose", verbose, "Report the connection on stderr");
+	app.add_option("-b,--buffer", buffer,
+		       "Receive buffer offered as credit, SO_VM_SOCKETS_BUFFER_SIZE (virt:, vsock:)")
+		->check(CLI::PositiveNumber);
 	app.add_option("URI", uri, "virt:CID:PORT, vsock:CID:PORT, unix:PATH or tcp:HOST:PORT")
 		->required();
 	app.footer("Exit status: 0 done (the peer ended its stream), 1 connection or I/O\n"
@@ -120,6 +124,10 @@ int main(int argc, char** argv)
 		auto l = vs::listener::listen(*addr, 1);
 		if (!l)
 			return tool::fail(prog, tool::exit_runtime, l.error().message());
+		// Before the peer connects: the accepted socket inherits it.
+		if (buffer)
+			if (auto r = l->set_vm_buffer_size(buffer); !r)
+				return tool::fail(prog, tool::exit_runtime, "--buffer: " + r.error().message());
 		if (verbose) {
 			auto local = l->local_address();
 			std::cerr << prog << ": listening on "
@@ -134,6 +142,9 @@ int main(int argc, char** argv)
 		if (!s)
 			return tool::fail(prog, tool::exit_runtime, s.error().message());
 		sock = std::move(*s);
+		if (buffer)
+			if (auto r = sock.set_vm_buffer_size(buffer); !r)
+				return tool::fail(prog, tool::exit_runtime, "--buffer: " + r.error().message());
 	}
 	if (verbose) {
 		auto peer = sock.peer_address();

@@ -8,8 +8,16 @@
 # Nothing depends on the machine's speed: the races are counts of flushes,
 # the time limits stop only what hangs (as a failure), and the host's
 # counters are checked against what the hostile guest was answered.
+# The host also checks its own side of the hostile cases: no connection of
+# the hostile guest is left in its table after the guest reset them, every
+# byte of a ring of 4096 64 KiB SENDs reached its readers, a host connection
+# the guest accepted after forging host-side ids got its data, and no
+# connection object or socket is left once every guest has left.
 DESCRIPTION="hostile guest: malformed descriptors refused, other guest served"
 TESTBED_ARGS=(--guests 2 --guest-cpus 2 --guest-mem 512 --host-grace 30)
+# 300 s by default: the hostile module now also waits for host peers and
+# moves 256 MiB (a safety net, as every limit here).
+TESTBED_TIMEOUT=900
 
 # Ports of the host's listeners.
 STREAM_PORT=5000	# guest2's stream
@@ -17,6 +25,11 @@ AFTER_PORT=5003		# guest1, back on the real module
 SINK_PORT=6000		# virtsock-perf: takes many connections (module's sink_port)
 DATA_PORT=6001		# sends "virtsocket-hostile rx\n" once (data_port)
 STALL_PORT=6002		# accepts one connection and never reads (stall_port)
+RXBUF_PORT=6003		# sends RXBUF_LINES 32-byte lines once (rxbuf_port)
+RXBUF_LINES=80		# five 512-byte receive buffers' worth
+BULK_PORT=6100		# BULK_CONNS readers with 8 MiB buffers, counting (bulk_port)
+BULK_CONNS=32		# 4096 SENDs of 64 KiB: 8 MiB each
+H2G_PORT=7000		# the host connects to the hostile guest here (h2g_port)
 CONN_LIMIT=48		# the host's max_conns_per_vm in this case
 
 # One snapshot of the host's VM listing (rows of the CIDs given are logged);
@@ -34,8 +47,29 @@ check_counters() { # check_counters GOOD_CID [CID...]
 
 snap_field() { VIRT_VMS=/tmp/vms vm_field "$@"; }
 
+# Every bulk reader has written its count.
+bulk_done() {
+	local i
+	for ((i = 0; i < BULK_CONNS; i++)); do
+		[ -s "/tmp/bulk.$i" ] || return 1
+	done
+}
+
+# Connects to the hostile guest until one connection ends with the guest's
+# end of stream (the guest refuses, resets or ignores the others).
+h2g() { # h2g CID
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		[ -e "$TESTBED_OUT/signal.hostile-done" ] && return 1
+		"$REPO/build/bin/virtsock-cat" -w 300 "virt:$1:$H2G_PORT" </dev/null \
+			>/tmp/h2g.out 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 host() {
-	local bin=$REPO/build/bin c1 c2 p refused failed_hc
+	local bin=$REPO/build/bin c1 c2 p refused failed_hc held share i total h2g_pid
 	# Low enough for the hostile guest to reach (each connection costs a
 	# flush); guest2 needs one.
 	echo "$CONN_LIMIT" >/sys/module/virtsocket_host/parameters/max_conns_per_vm
@@ -54,20 +88,58 @@ host() {
 	# The reader blocks on a pipe nobody reads: the connection's credit runs out.
 	"$bin/virtsock-cat" -l "virt:any:$STALL_PORT" </dev/null 2>/dev/null | sleep 600 &
 	local stall=$!
-	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT; do
+	for ((i = 0; i < RXBUF_LINES; i++)); do
+		printf 'hostile-rx-%04u-...............\n' "$i"
+	done >/tmp/rxbuf.in
+	# (From a file: one read, one send, so the host queues it at once.)
+	"$bin/virtsock-cat" -l -w 800 "virt:any:$RXBUF_PORT" </tmp/rxbuf.in >/dev/null &
+	local rxbuf=$!
+	# Credit for a whole share each (8 MiB, the most a socket offers).
+	for ((i = 0; i < BULK_CONNS; i++)); do
+		"$bin/virtsock-cat" -l -w 800 --buffer $((8 << 20)) "virt:any:$((BULK_PORT + i))" \
+			</dev/null | wc -c >"/tmp/bulk.$i" &
+	done
+	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT $RXBUF_PORT \
+		 $(seq "$BULK_PORT" $((BULK_PORT + BULK_CONNS - 1))); do
 		wait_listening "$p"
 	done
+	expect_eq "$(sysfs live_conns)" 0 "live connections before the guests connect"
 	signal host-listening
 	log "listeners up"
+	# The hostile guest keeps its CID (parked at its goodbye) in every
+	# registration: the host connects to it there.
+	wait_until 200 "the hostile guest to load" test -e "$TESTBED_OUT/signal.hostile-loading" -o \
+		-e "$TESTBED_OUT/signal.guest1-exit" -o -e "$TESTBED_OUT/guest1.rc"
+	[ -e "$TESTBED_OUT/signal.hostile-loading" ] || fail "the hostile guest never loaded"
+	h2g "$(cat "$TESTBED_OUT/hostile.cid0")" &
+	h2g_pid=$!
 
-	# (The module's own limits, 2 x 40 s for the races and 60 s for its
-	# receive case, stop it first if it hangs.)
-	wait_until 200 "the hostile guest" test -e "$TESTBED_OUT/signal.hostile-done" -o \
+	# (The module's own limits, 2 x 40 s for the races, 60 s for each of
+	# its two receive cases and for each of the host connections it waits
+	# for, stop it first if it hangs.)
+	wait_until 500 "the hostile guest" test -e "$TESTBED_OUT/signal.hostile-done" -o \
 		-e "$TESTBED_OUT/signal.guest1-exit" -o -e "$TESTBED_OUT/guest1.rc"
 	[ -e "$TESTBED_OUT/signal.hostile-done" ] || fail "the hostile guest failed"
 	c1=$(cat "$TESTBED_OUT/hostile.cid")
 	c2=$(cat "$TESTBED_OUT/guest2.cid")
+	expect_eq "$c1" "$(cat "$TESTBED_OUT/hostile.cid0")" "CID of the hostile registration (its parked one)"
+	wait "$h2g_pid" || fail "no host connection to the hostile guest ended well"
+	expect_eq "$(cat /tmp/h2g.out)" "virtsocket-hostile h2g" \
+		"data of the host connection the hostile guest accepted after forging host-side ids"
+	log "host connection to the hostile guest: accepted after the forged ids, data intact"
 	check_counters "$c2" "$c1"
+	# The guest reset every connection it opened: duplicate CONNECTs and
+	# connections refused at the limit left nothing in the host's table.
+	read -r held <"$TESTBED_OUT/hostile.held"
+	expect_eq "$(snap_field "$c1" conns)" "$held" "connections of the hostile guest in the host's table"
+	read -r share <"$TESTBED_OUT/hostile.bulk"
+	wait_until 120 "the bulk readers to see their end of stream" bulk_done
+	total=0
+	for ((i = 0; i < BULK_CONNS; i++)); do
+		expect_eq "$(cat "/tmp/bulk.$i")" "$share" "bytes at bulk reader $i (port $((BULK_PORT + i)))"
+		total=$((total + $(cat "/tmp/bulk.$i")))
+	done
+	log "a ring of 4096 SENDs of 64 KiB: $total bytes at $BULK_CONNS readers"
 	# The HELLO races registered and said goodbye 2000 times: no CID lost.
 	expect_eq "$(sysfs cids)" "$(sysfs vms)" "CIDs in use after the HELLO races (one per registered VM)"
 	# The host counted what it answered: every failed flush (including the
@@ -92,8 +164,11 @@ host() {
 	expect_eq "$(sha256sum </tmp/after.out)" "$(sha256sum <"$TESTBED_OUT/after.in")" "guest1->host checksum after the attack"
 	log "guest1, back on the real module: $(stat -c %s /tmp/after.out) bytes, checksum matches"
 	wait "$data" || log "data listener exited $? (reset when the hostile guest left)"
-	kill "$sink" "$stall" 2>/dev/null
-	wait "$sink" "$stall" 2>/dev/null || true
+	# (The module checked what its buffers got: the listener may be done.)
+	kill "$sink" "$stall" "$rxbuf" 2>/dev/null
+	wait "$sink" "$stall" "$rxbuf" 2>/dev/null || true
+	# Back to the baseline: every connection of every guest is gone.
+	expect_host_conns_gone "after the hostile guest left and every listener closed"
 }
 
 guest_hostile() {
@@ -104,13 +179,16 @@ guest_hostile() {
 		-e "$TESTBED_OUT/guest2.rc"	# (or stopped by the test bed)
 	[ -e "$TESTBED_OUT/signal.guest2-streaming" ] || fail "guest2 never streamed"
 	log "guest2 is streaming: attacking"
+	sysfs cid >"$TESTBED_OUT/hostile.cid0"
+	signal hostile-loading
 	rmmod virtsocket_guest || fail "cannot unload the real guest module"
 	# Short races, 128 flushes each (two rounds of reconnects): the emulated
 	# test host (nested SVM under TCG) does not survive seconds of
 	# back-to-back hypercalls from two vCPUs reliably.  A race not done in
 	# 40 s fails (a safety stop; ~1 s is usual).
 	insmod "$hostile" ram_mb=512 hold=1 race_flushes=128 race_limit_s=40 conn_limit=$CONN_LIMIT \
-		sink_port=$SINK_PORT data_port=$DATA_PORT stall_port=$STALL_PORT || {
+		sink_port=$SINK_PORT data_port=$DATA_PORT stall_port=$STALL_PORT \
+		rxbuf_port=$RXBUF_PORT bulk_port=$BULK_PORT bulk_conns=$BULK_CONNS h2g_port=$H2G_PORT || {
 		dmesg | grep virtsocket-hostile
 		fail "some hostile descriptor or hypercall did not get its expected answer"
 	}
@@ -122,8 +200,15 @@ guest_hostile() {
 	dmesg | sed -n 's/.*virtsocket-hostile: host must count: at least \([0-9]*\) refused descriptors, exactly \([0-9]*\) failed hypercalls$/\1 \2/p' |
 		tail -1 >"$TESTBED_OUT/hostile.must"
 	[ -s "$TESTBED_OUT/hostile.must" ] || fail "the hostile module did not say what the host must count"
+	dmesg | sed -n 's/.*virtsocket-hostile: host must hold: \([0-9]*\) connections of this guest$/\1/p' |
+		tail -1 >"$TESTBED_OUT/hostile.held"
+	[ -s "$TESTBED_OUT/hostile.held" ] || fail "the hostile module did not say what the host must hold"
+	dmesg | sed -n "s/.*virtsocket-hostile: host must receive: \([0-9]*\) bytes on each of ports $BULK_PORT to $((BULK_PORT + BULK_CONNS - 1))\$/\1/p" |
+		tail -1 >"$TESTBED_OUT/hostile.bulk"
+	[ -s "$TESTBED_OUT/hostile.bulk" ] || fail "the hostile module did not say what the bulk readers must receive"
+	dmesg | grep 'virtsocket-hostile: longest flush' | tail -1
 	signal hostile-done
-	wait_signal hostile-checked
+	wait_signal hostile-checked 300
 	rmmod virtsocket_hostile
 	dmesg | grep 'virtsocket-hostile: at unload' | grep -q ': 0 of ' || {
 		dmesg | grep virtsocket-hostile | tail -5

@@ -7,8 +7,11 @@
  * Phase 2 (ring=1): a valid handshake with a real ring, then malformed
  * descriptors: forged connection ids, addresses outside guest RAM, lengths
  * past the limits and past the host's credit, ring indices out of range,
- * and descriptors rewritten from another CPU while the host reads them.
- * Phase 2 needs three listeners on the host (see the module parameters and
+ * and descriptors rewritten from another CPU while the host reads them;
+ * rings full of one CONNECT, receive buffers where the host must not write,
+ * host-side connection ids, and (a registration of its own) a ring of the
+ * most entries, all SENDs of the most bytes.  Phase 2 needs the host's
+ * listeners and a host peer (see the module parameters and
  * tests/e2e/cases/hostile-ring.sh).
  *
  * Loading succeeds only if every case matched; each case is logged as
@@ -27,6 +30,7 @@
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -52,6 +56,22 @@ MODULE_PARM_DESC(data_port, "Host port whose listener sends \"virtsocket-hostile
 static unsigned int stall_port = 6002;
 module_param(stall_port, uint, 0444);
 MODULE_PARM_DESC(stall_port, "Host port whose listener accepts one connection and never reads");
+
+static unsigned int rxbuf_port = 6003;
+module_param(rxbuf_port, uint, 0444);
+MODULE_PARM_DESC(rxbuf_port, "Host port whose listener sends rxbuf_lines 32-byte lines once (0: skip)");
+
+static unsigned int bulk_port;
+module_param(bulk_port, uint, 0444);
+MODULE_PARM_DESC(bulk_port, "First of bulk_conns host ports, each a reader with an 8 MiB buffer (0: skip)");
+
+static unsigned int bulk_conns = 32;
+module_param(bulk_conns, uint, 0444);
+MODULE_PARM_DESC(bulk_conns, "Connections the ring of 4096 64 KiB SENDs is spread over");
+
+static unsigned int h2g_port;
+module_param(h2g_port, uint, 0444);
+MODULE_PARM_DESC(h2g_port, "Port a host peer connects to, again until one connection ends well (0: skip)");
 
 static unsigned int race_flushes = 256;
 module_param(race_flushes, uint, 0444);
@@ -92,6 +112,12 @@ static bool registered;
 #define SINK_ORDER	5			/* 128 KiB, naturally aligned */
 #define SINK_BYTES	(PAGE_SIZE << SINK_ORDER)
 #define RX_MSG		"virtsocket-hostile rx\n"
+#define H2G_MSG		"virtsocket-hostile h2g\n"
+/* The ring's pages, and one more for a buffer right after it. */
+#define RING_ALLOC	(virt_ring_bytes(RING_ENTRIES) + PAGE_SIZE)
+#define LAPIC_GPA	0xfee00000ULL
+/* The host's per-flush payload budget (README, "Limits"). */
+#define HOST_TX_BUDGET	(4U << 20)
 
 static int failed, total;
 
@@ -285,7 +311,10 @@ static void handshake_cases(void)
 
 static struct virt_ring_hdr *hdr;
 static struct virt_desc *txr, *rxr;
+static u32 entries = RING_ENTRIES;	/* of the ring registered now */
 static u32 tx_prod, rx_cons;		/* this guest's indices */
+/* The last connection request of a host peer, 0 once it is reset. */
+static u32 h2g_conn;
 static struct virt_desc evs[64];	/* events taken since the case began */
 static u32 nev;
 static void *sink;			/* RX_POST buffers, SEND sources */
@@ -304,12 +333,20 @@ static long take_events(void)
 {
 	u32 prod = READ_ONCE(hdr->rx_prod);
 
-	if (virt_ring_pending(prod, rx_cons, RING_ENTRIES) < 0)
+	if (virt_ring_pending(prod, rx_cons, entries) < 0)
 		return -EPROTO;
 	smp_rmb();	/* the events after their index */
-	for (; rx_cons != prod; rx_cons++)
+	for (; rx_cons != prod; rx_cons++) {
+		const struct virt_desc *ev = &rxr[virt_ring_slot(rx_cons, entries)];
+
+		/* A host peer may connect at any time: noted for h2g_case(). */
+		if (ev->conn >= VIRT_CONN_HOST_BASE && ev->op == VIRT_OP_CONNECT)
+			h2g_conn = ev->conn;
+		else if (ev->conn == h2g_conn && ev->op == VIRT_OP_RESET)
+			h2g_conn = 0;
 		if (nev < ARRAY_SIZE(evs))
-			evs[nev++] = rxr[virt_ring_slot(rx_cons, RING_ENTRIES)];
+			evs[nev++] = *ev;
+	}
 	smp_mb();	/* the reads before the slots are given back */
 	WRITE_ONCE(hdr->rx_cons, rx_cons);
 	return 0;
@@ -335,7 +372,7 @@ static long flush(unsigned long flags)
 
 static struct virt_desc *queue(const struct virt_desc *d)
 {
-	struct virt_desc *slot = &txr[virt_ring_slot(tx_prod++, RING_ENTRIES)];
+	struct virt_desc *slot = &txr[virt_ring_slot(tx_prod++, entries)];
 
 	*slot = *d;
 	slot->status = 0;
@@ -568,8 +605,8 @@ static void credit_case(void)
 }
 
 /*
- * A buffer outside RAM is accepted when posted and skipped when the host
- * writes: the host's data lands in the next buffer.
+ * A buffer outside RAM is refused when posted (the host also skips one
+ * that is no longer RAM when it writes): the host's data lands in the next.
  */
 static void rx_post_case(void)
 {
@@ -578,7 +615,7 @@ static void rx_post_case(void)
 	unsigned long end;
 
 	desc_case("RX_POST outside guest RAM",
-		  desc(VIRT_OP_RX_POST, 0, 0, FAR_GPA, 4096), 0, 0, 0);
+		  desc(VIRT_OP_RX_POST, 0, 0, FAR_GPA, 4096), -EFAULT, 0, 0);
 	memset(sink, 0, 4096);
 	desc_case("RX_POST of a good buffer",
 		  desc(VIRT_OP_RX_POST, 0, 0, sink_gpa, 4096), 0, 0, 0);
@@ -600,12 +637,405 @@ static void rx_post_case(void)
 	}
 	if (!report(name, ev->len, strlen(RX_MSG)))
 		return;
-	/* The buffer outside RAM was taken and dropped: a refusal. */
-	refused_seen += ev->addr == sink_gpa;
 	check(name, "buffer", ev->addr - sink_gpa, 0);
 	check(name, "memcmp", memcmp(sink, RX_MSG, strlen(RX_MSG)), 0);
 	desc_case("SHUTDOWN both ways",
 		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, 20, 0, 0), 0, 0, 0);
+}
+
+/*
+ * A whole ring of CONNECTs repeating one id: one connection, the other
+ * CONNECTs refused with -EEXIST.  Then rings of CONNECTs with distinct ids
+ * past the host's per-VM limit: each accepted once, the rest -ENOBUFS.
+ * Every connection is reset at the end (the host's table checked from the
+ * host, "host must hold").
+ */
+static void repeated_connect_case(void)
+{
+	const char *name = "a full ring of CONNECTs repeating one id";
+	const char *name2 = "full rings of CONNECTs with distinct ids past the connection limit";
+	u32 first = tx_prod, i, eexist = 0, accepts = 0, rounds, round;
+	u32 opened = 1, refused = 0, other = 0, id;
+
+	nev = 0;
+	for (i = 0; i < RING_ENTRIES; i++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_CONNECT, .conn = 700,
+			.addr = ports(1700, sink_port), .buf_alloc = 65536,
+		});
+	publish();
+	if (!check(name, "flush", flush(0), 0))
+		return;
+	check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
+	check(name, "status of the first", txr[virt_ring_slot(first, RING_ENTRIES)].status, 0);
+	for (i = 1; i < RING_ENTRIES; i++)
+		eexist += txr[virt_ring_slot(first + i, RING_ENTRIES)].status == -EEXIST;
+	for (i = 0; i < nev; i++)
+		accepts += evs[i].conn == 700 && evs[i].op == VIRT_OP_ACCEPT;
+	refused_seen += eexist;
+	report(name, eexist, RING_ENTRIES - 1);
+	check(name, "ACCEPT events", accepts, 1);
+	check(name, "RESET events", find_event(700, VIRT_OP_RESET) ? 1 : 0, 0);
+
+	/* With no limit given, two rings (the default limit is far). */
+	rounds = conn_limit ? DIV_ROUND_UP(conn_limit + RING_ENTRIES, RING_ENTRIES) : 2;
+	for (round = 0, id = 701; round < rounds; round++) {
+		first = tx_prod;
+		nev = 0;
+		for (i = 0; i < RING_ENTRIES; i++)
+			queue(&(struct virt_desc) {
+				.op = VIRT_OP_CONNECT, .conn = id + i,
+				.addr = ports(id + i, sink_port), .buf_alloc = 65536,
+			});
+		publish();
+		if (!check(name2, "flush", flush(0), 0))
+			return;
+		for (i = 0; i < RING_ENTRIES; i++, id++) {
+			s32 st = txr[virt_ring_slot(first + i, RING_ENTRIES)].status;
+			u32 n = 0, j;
+
+			for (j = 0; j < nev; j++)
+				n += evs[j].conn == id && evs[j].op == VIRT_OP_ACCEPT;
+			/* Once refused, refused until one is closed. */
+			if (!st && n == 1 && !refused) {
+				opened++;
+			} else if (st == -ENOBUFS && !n) {
+				refused++;
+			} else if (!other++) {
+				pr_info("virtsocket-hostile: %s: CONNECT %u: status %d, %u ACCEPTs, after %u accepted, %u refused\n",
+					name2, id, st, n, opened, refused);
+			}
+		}
+	}
+	refused_seen += refused;
+	pr_info("virtsocket-hostile: %s: %u open, then %u refused with -ENOBUFS (limit %u)\n",
+		name2, opened, refused, conn_limit);
+	check(name2, "other answers", other, 0);
+	if (conn_limit) {
+		check(name2, "open within the limit", opened <= conn_limit, 1);
+		report(name2, refused ? -ENOBUFS : 0, -ENOBUFS);
+	} else {
+		report(name2, refused, 0);
+	}
+	/* Every id opened (700 to 700 + opened - 1) reset: none refused. */
+	for (i = 0, refused = 0; i < opened; i++) {
+		queue(&(struct virt_desc){ .op = VIRT_OP_RESET, .conn = 700 + i });
+		if (i % RING_ENTRIES == RING_ENTRIES - 1 || i == opened - 1) {
+			u32 n = i % RING_ENTRIES + 1, j;
+
+			publish();
+			nev = 0;
+			if (!check(name2, "flush of the resets", flush(0), 0))
+				return;
+			for (j = 0; j < n; j++)
+				refused += !!txr[virt_ring_slot(tx_prod - 1 - j,
+								RING_ENTRIES)].status;
+		}
+	}
+	check(name2, "refused resets", refused, 0);
+}
+
+/* The host's pattern of @rxbuf_port: 32-byte lines, the byte at @off. */
+static char rxbuf_byte(u32 off)
+{
+	char line[33];
+
+	snprintf(line, sizeof(line), "hostile-rx-%04u-...............\n", off / 32);
+	return line[off % 32];
+}
+
+/* Bytes of @p that are not the host's pattern from stream offset @off. */
+static u32 rxbuf_diff(const u8 *p, u32 off, u32 len)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += p[i] != (u8)rxbuf_byte(off + i);
+	return n;
+}
+
+#define RXBUF_LEN	512
+
+/*
+ * Receive buffers where the host must not write (the ring, across its end,
+ * the local APIC's MMIO page) are refused when posted; buffers the guest
+ * may spoil for itself (right after the ring, on the hello block, one
+ * buffer twice, one overlapping it) are taken and filled in posting order.
+ */
+static void rx_place_case(void)
+{
+	const char *name =
+		"host data in buffers after the ring, on the hello block, repeated, overlapping";
+	u64 ring_gpa = virt_to_phys(ring);
+	u64 ring_end = ring_gpa + virt_ring_bytes(RING_ENTRIES);
+	u64 hello_gpa = virt_to_phys(hello);
+	const u64 want[] = { ring_end, hello_gpa, sink_gpa, sink_gpa, sink_gpa + 256 };
+	u8 *after = ring + virt_ring_bytes(RING_ENTRIES);
+	u32 got = 0, bytes = 0, bad = 0, i;
+	unsigned long end;
+
+	if (!rxbuf_port)
+		return;
+	desc_case("RX_POST on the ring's header",
+		  desc(VIRT_OP_RX_POST, 0, 0, ring_gpa, RXBUF_LEN), -EINVAL, 0, 0);
+	desc_case("RX_POST on the ring's last bytes",
+		  desc(VIRT_OP_RX_POST, 0, 0, ring_end - RXBUF_LEN, RXBUF_LEN), -EINVAL, 0, 0);
+	desc_case("RX_POST across the ring's end",
+		  desc(VIRT_OP_RX_POST, 0, 0, ring_end - 256, RXBUF_LEN), -EINVAL, 0, 0);
+	desc_case("RX_POST on the local APIC",
+		  desc(VIRT_OP_RX_POST, 0, 0, LAPIC_GPA, 4096), -EFAULT, 0, 0);
+	desc_case("RX_POST of 64 KiB ending on the local APIC",
+		  desc(VIRT_OP_RX_POST, 0, 0, LAPIC_GPA - 65536 + 64, 65536), -EFAULT, 0, 0);
+	memset(after, 0, RXBUF_LEN);
+	memset(sink, 0, 1024);
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		desc_case("RX_POST after the ring, on the hello block, twice, overlapping",
+			  desc(VIRT_OP_RX_POST, 0, 0, want[i], RXBUF_LEN), 0, 0, 0);
+	if (!open_conn(21, rxbuf_port, NULL))
+		return;
+	/* The host's listener writes when it likes: wait for it, up to a limit. */
+	end = jiffies + 60 * HZ;
+	for (;;) {
+		for (i = 0, bytes = 0, got = 0; i < nev; i++) {
+			if (evs[i].conn != 21 || evs[i].op != VIRT_OP_SEND)
+				continue;
+			if (got < ARRAY_SIZE(want))
+				bad += evs[i].addr != want[got] || evs[i].len != RXBUF_LEN;
+			got++;
+			bytes += evs[i].len;
+		}
+		if (bytes >= ARRAY_SIZE(want) * RXBUF_LEN)
+			break;
+		bad = 0;
+		if (time_after(jiffies, end)) {
+			failed++;
+			pr_info("virtsocket-hostile: %s: %u of %zu bytes from the host within 60 s (a safety stop, not a pass): MISMATCH\n",
+				name, bytes, ARRAY_SIZE(want) * RXBUF_LEN);
+			return;
+		}
+		msleep(20);
+		if (!check(name, "flush", flush(0), 0))
+			return;
+	}
+	check(name, "SEND events", got, ARRAY_SIZE(want));
+	check(name, "SEND events at another address or length", bad, 0);
+	/* Each buffer holds its part of the stream, the last writes winning. */
+	bad = rxbuf_diff(after, 0, RXBUF_LEN);
+	bad += rxbuf_diff((u8 *)hello, RXBUF_LEN, RXBUF_LEN);
+	bad += rxbuf_diff(sink, 3 * RXBUF_LEN, 256);
+	bad += rxbuf_diff(sink + 256, 4 * RXBUF_LEN, RXBUF_LEN);
+	report(name, bad, 0);
+	desc_case("SHUTDOWN both ways of the buffers' connection",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, 21, 0, 0), 0, 0, 0);
+}
+
+/* Flushes until a host peer's connection request is seen (60 s at most). */
+static bool wait_h2g(const char *name)
+{
+	unsigned long end = jiffies + 60 * HZ;
+
+	while (!h2g_conn) {
+		if (time_after(jiffies, end)) {
+			failed++;
+			pr_info("virtsocket-hostile: %s: no host connection request within 60 s (a safety stop, not a pass): MISMATCH\n",
+				name);
+			return false;
+		}
+		msleep(20);
+		nev = 0;
+		if (!check(name, "flush", flush(0), 0))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Host-side ids the guest was not given to use: a host connection it has
+ * not accepted, the same once the host dropped it, and ids the host never
+ * allocated.  Each is refused; a live connection of the guest's and a later
+ * host connection, accepted, are not affected.
+ */
+static void h2g_case(void)
+{
+	const char *name = "host-side connection ids";
+	u32 h, never;
+
+	if (!h2g_port || !wait_h2g(name))
+		return;
+	h = h2g_conn;
+	never = h + 0x10000;
+	pr_info("virtsocket-hostile: %s: host connection %#x requested\n", name, h);
+	if (!open_conn(60, sink_port, NULL))
+		return;
+	desc_case("CREDIT on a host connection not accepted",
+		  desc(VIRT_OP_CREDIT, 0, h, 0, 0), 0, 0, 0);
+	/* Data before the ACCEPT breaks the protocol: the connection is lost. */
+	desc_case("SEND on a host connection not accepted",
+		  desc(VIRT_OP_SEND, 0, h, sink_gpa, 64), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("SEND on the host connection it lost",
+		  desc(VIRT_OP_SEND, 0, h, sink_gpa, 64), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("SHUTDOWN of the host connection it lost",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_SEND, h, 0, 0),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("CREDIT on the host connection it lost",
+		  desc(VIRT_OP_CREDIT, 0, h, 0, 0), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("ACCEPT of the host connection it lost",
+		  desc(VIRT_OP_ACCEPT, 0, h, 0, 0), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("RESET of the host connection it lost",
+		  desc(VIRT_OP_RESET, 0, h, 0, 0), -ENOTCONN, 0, 0);
+	desc_case("SHUTDOWN on a host-side id never allocated",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV, never, 0, 0),
+		  -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("CREDIT on a host-side id never allocated",
+		  desc(VIRT_OP_CREDIT, 0, never, 0, 0), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	desc_case("RESET of a host-side id never allocated",
+		  desc(VIRT_OP_RESET, 0, never, 0, 0), -ENOTCONN, 0, 0);
+	/* The guest's own connection lives on. */
+	desc_case("CREDIT on the guest's connection after the forged ids",
+		  desc(VIRT_OP_CREDIT, 0, 60, 0, 0), 0, 0, 0);
+	desc_case("SEND on the guest's connection after the forged ids",
+		  desc(VIRT_OP_SEND, 0, 60, sink_gpa, 64), 0, 0, 0);
+	desc_case("RESET of the guest's connection",
+		  desc(VIRT_OP_RESET, 0, 60, 0, 0), 0, 0, 0);
+
+	/* The host peer connects again: this one is accepted and served. */
+	if (h2g_conn == h)
+		h2g_conn = 0;
+	if (!wait_h2g(name))
+		return;
+	h = h2g_conn;
+	if (!desc_case("ACCEPT of the next host connection",
+		       desc(VIRT_OP_ACCEPT, 0, h, 0, 0), 0, 0, 0))
+		return;
+	memcpy(sink, H2G_MSG, strlen(H2G_MSG));
+	desc_case("SEND on the accepted host connection",
+		  desc(VIRT_OP_SEND, 0, h, sink_gpa, strlen(H2G_MSG)), 0, 0, 0);
+	desc_case("SHUTDOWN both ways of the accepted host connection",
+		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, h, 0, 0), 0, 0, 0);
+	/* Forgotten by both sides now. */
+	desc_case("SEND on the host connection it shut",
+		  desc(VIRT_OP_SEND, 0, h, sink_gpa, 64), -ENOTCONN, VIRT_OP_RESET, -ECONNRESET);
+	h2g_conn = 0;
+}
+
+/* Points the helpers at @r, a ring of @n entries just registered. */
+static void use_ring(void *r, u32 n)
+{
+	hdr = r;
+	txr = r + virt_ring_tx_offset(0);
+	rxr = r + virt_ring_rx_offset(n, 0);
+	entries = n;
+	tx_prod = 0;
+	rx_cons = 0;
+}
+
+/*
+ * A registration of its own with a ring of the most entries the host takes,
+ * every descriptor a SEND of VIRT_MAX_SEND bytes, spread over @bulk_conns
+ * connections whose readers' credit holds their share: the host must take
+ * HOST_TX_BUDGET bytes of them per flush and answer MORE, and the readers
+ * (the host side of the case) must count all of it.  Flush times are
+ * printed, never judged.
+ */
+static void bulk_case(void)
+{
+	const char *name = "a ring of 4096 SENDs of 64 KiB";
+	const u32 n = VIRT_RING_MAX_ENTRIES, per_flush = HOST_TX_BUDGET / VIRT_MAX_SEND;
+	u32 share, i, flushes = 0, no_more = 0, off_budget = 0, refused = 0, first;
+	s64 longest = 0;
+	void *big;
+	long r;
+
+	if (!bulk_port || !bulk_conns || bulk_conns > ARRAY_SIZE(evs) || n % bulk_conns) {
+		if (bulk_port)
+			check(name, "bulk_conns (a divisor of 4096, at most 64)", bulk_conns, 32);
+		return;
+	}
+	share = n / bulk_conns * VIRT_MAX_SEND;
+	big = alloc_pages_exact(virt_ring_bytes(n), GFP_KERNEL | __GFP_ZERO);
+	if (!big) {
+		check(name, "ring allocation", -ENOMEM, 0);
+		return;
+	}
+	fill_valid(hello);
+	hello->ring_gpa = virt_to_phys(big);
+	hello->ring_entries = n;
+	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
+	if (!report("hello with a ring of 4096 entries", r, 0))
+		goto out;
+	use_ring(big, n);
+
+	nev = 0;
+	for (i = 0; i < bulk_conns; i++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_CONNECT, .conn = 1 + i,
+			.addr = ports(3000 + i, bulk_port + i), .buf_alloc = 65536,
+		});
+	publish();
+	if (!check(name, "flush of the CONNECTs", flush(0), 0))
+		goto bye;
+	for (i = 0; i < bulk_conns; i++) {
+		const struct virt_desc *ev = find_event(1 + i, VIRT_OP_ACCEPT);
+
+		/* The host allows its credit plus one SEND in flight. */
+		if (!check(name, "ACCEPT of each reader", !!ev, 1) ||
+		    !check(name, "reader's credit for its share",
+			   ev->buf_alloc + VIRT_MAX_SEND >= share, 1))
+			goto bye;
+	}
+
+	first = tx_prod;
+	for (i = 0; i < n; i++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_SEND, .conn = 1 + i % bulk_conns, .addr = sink_gpa,
+			.len = VIRT_MAX_SEND, .buf_alloc = 65536,
+		});
+	publish();
+	/* Twice the flushes needed at most: the rest is a failure. */
+	while (READ_ONCE(hdr->tx_cons) != tx_prod && flushes < 2 * n / per_flush) {
+		u32 before = READ_ONCE(hdr->tx_cons);
+		ktime_t t0 = ktime_get();
+
+		r = hc_flush(0);
+		longest = max(longest, ktime_us_delta(ktime_get(), t0));
+		flushes++;
+		nev = 0;
+		if (r < 0 || (r & ~VIRT_FLUSH_MORE) || take_events()) {
+			check(name, "flush", r, VIRT_FLUSH_MORE);
+			goto bye;
+		}
+		if (READ_ONCE(hdr->tx_cons) == tx_prod)
+			break;
+		no_more += !(r & VIRT_FLUSH_MORE);
+		off_budget += READ_ONCE(hdr->tx_cons) - before != per_flush;
+	}
+	pr_info("virtsocket-hostile: longest flush %lld us over %u flushes\n", longest, flushes);
+	for (i = 0; i < n; i++)
+		refused += !!READ_ONCE(txr[virt_ring_slot(first + i, n)].status);
+	report(name, flushes, n / per_flush);
+	check(name, "flushes with SENDs left that did not answer MORE", no_more, 0);
+	check(name, "flushes that took other than the budget's SENDs", off_budget, 0);
+	check(name, "refused SENDs", refused, 0);
+	check(name, "tx_cons", READ_ONCE(hdr->tx_cons), tx_prod);
+	pr_info("virtsocket-hostile: host must receive: %u bytes on each of ports %u to %u\n",
+		share, bulk_port, bulk_port + bulk_conns - 1);
+
+	/* The readers see the end of their stream after all of it. */
+	first = tx_prod;
+	for (i = 0; i < bulk_conns; i++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_SHUTDOWN, .flags = VIRT_SHUT_RCV | VIRT_SHUT_SEND,
+			.conn = 1 + i,
+		});
+	publish();
+	check(name, "flush of the SHUTDOWNs", flush(0), 0);
+	for (i = 0, refused = 0; i < bulk_conns; i++)
+		refused += !!READ_ONCE(txr[virt_ring_slot(first + i, n)].status);
+	check(name, "refused SHUTDOWNs", refused, 0);
+bye:
+	report("goodbye of the ring of 4096 entries", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), 0);
+out:
+	free_pages_exact(big, virt_ring_bytes(n));
 }
 
 /*
@@ -1122,14 +1552,18 @@ static void ring_phase(void)
 	hello_race_case("HELLO against BYE on two vCPUs", VIRT_HC_HELLO, VIRT_HC_BYE);
 	hello_race_case("FLUSH with a CONNECT against BYE on two vCPUs", VIRT_HC_FLUSH,
 			VIRT_HC_BYE);
+	bulk_case();
 	memset(ring, 0, virt_ring_bytes(RING_ENTRIES));
-	tx_prod = 0;
-	rx_cons = 0;
+	use_ring(ring, RING_ENTRIES);
 	fill_valid(hello);
 	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
 	if (!report("hello with a ring", r, 0))
 		return;
 	registered = true;
+	/* What this registration's counters must show, from here. */
+	refused_seen = 0;
+	hc_failed = 0;
+	h2g_conn = 0;
 	pr_info("virtsocket-hostile: registered as CID %u\n", hello->cid);
 
 	flush_cases();
@@ -1138,7 +1572,10 @@ static void ring_phase(void)
 	connection_cases();
 	credit_case();
 	rx_post_case();
+	rx_place_case();
+	h2g_case();
 	full_ring_case();
+	repeated_connect_case();
 	conn_limit_case();
 	index_cases();
 	race_case("descriptors rewritten during flushes", false);
@@ -1146,6 +1583,13 @@ static void ring_phase(void)
 	desc_case("CONNECT after the rewrites",
 		  desc(VIRT_OP_CONNECT, 0, 300, ports(1300, 65000), 0),
 		  0, VIRT_OP_RESET, -ECONNREFUSED);
+	/* The races' connections may live: reset, so that none is left. */
+	queue(&(struct virt_desc){ .op = VIRT_OP_RESET, .conn = 30 });
+	queue(&(struct virt_desc){ .op = VIRT_OP_RESET, .conn = 31 });
+	publish();
+	nev = 0;
+	check("RESET of the races' connections", "flush", flush(0), 0);
+	pr_info("virtsocket-hostile: host must hold: 0 connections of this guest\n");
 	pr_info("virtsocket-hostile: host must count: at least %lu refused descriptors, exactly %lu failed hypercalls\n",
 		refused_seen, hc_failed);
 }
@@ -1160,10 +1604,10 @@ static void goodbye_cases(void)
 
 static void hostile_free(void)
 {
-	kfree(hello);
+	free_page((unsigned long)hello);
 	hello = NULL;
 	if (ring)
-		free_pages_exact(ring, virt_ring_bytes(RING_ENTRIES));
+		free_pages_exact(ring, RING_ALLOC);
 	ring = NULL;
 	if (sink)
 		free_pages((unsigned long)sink, SINK_ORDER);
@@ -1172,8 +1616,9 @@ static void hostile_free(void)
 
 static int __init hostile_init(void)
 {
-	hello = kzalloc(sizeof(*hello), GFP_KERNEL);
-	ring = alloc_pages_exact(virt_ring_bytes(RING_ENTRIES), GFP_KERNEL | __GFP_ZERO);
+	/* Pages of their own: receive buffers are placed on them. */
+	hello = (void *)get_zeroed_page(GFP_KERNEL);
+	ring = alloc_pages_exact(RING_ALLOC, GFP_KERNEL | __GFP_ZERO);
 	sink = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, SINK_ORDER);
 	if (!hello || !ring || !sink) {
 		hostile_free();
