@@ -72,6 +72,7 @@ void virt_vm_put(struct virt_vm *vm)
 void virt_vm_kick(struct virt_vm *vm)
 {
 	struct kvm *kvm = NULL;
+	u32 apic_id, vector;
 
 	if (!(vm->features & VIRT_F_NOTIFY_IRQ))
 		return;
@@ -80,10 +81,12 @@ void virt_vm_kick(struct virt_vm *vm)
 		vm->notify_armed = false;
 		kvm = vm->kvm;
 	}
+	apic_id = vm->apic_id;
+	vector = vm->vector;
 	spin_unlock(&vm->lock);
 	if (!kvm)
 		return;
-	if (kvm_deliver_fixed_irq(kvm, vm->apic_id, vm->vector) > 0)
+	if (kvm_deliver_fixed_irq(kvm, apic_id, vector) > 0)
 		atomic64_inc(&vm->irqs);
 	kvm_put_kvm(kvm);
 }
@@ -381,7 +384,8 @@ static int virt_vms_show(struct seq_file *m, void *v)
 			conns++;
 		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu %lld\n",
 			   vm->cid, vm->pid, vm->ring_gpa, vm->ring_entries,
-			   vm->apic_id, vm->vector, vm->features,
+			   READ_ONCE(vm->apic_id), READ_ONCE(vm->vector),
+			   vm->features,
 			   atomic64_read(&vm->hypercalls),
 			   atomic64_read(&vm->errors),
 			   atomic64_read(&vm->irqs),
