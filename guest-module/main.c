@@ -33,6 +33,10 @@ unsigned int flush_delay_us = 2000;
 module_param(flush_delay_us, uint, 0644);
 MODULE_PARM_DESC(flush_delay_us, "Flush after this many microseconds without new descriptors (default 2000)");
 
+int irq_cpu = -1;
+module_param(irq_cpu, int, 0444);
+MODULE_PARM_DESC(irq_cpu, "CPU of the notification interrupt (default -1: any)");
+
 struct virt_guest virt_guest;
 static struct kobject *virt_kobj;
 
@@ -50,8 +54,8 @@ VIRT_SHOW(abi_version, "%u", VIRT_ABI_VERSION)
 VIRT_SHOW(host_abi_version, "%u", virt_guest.host_version)
 VIRT_SHOW(features, "0x%llx", virt_guest.features)
 VIRT_SHOW(ring_entries, "%u", virt_guest.ring_entries)
-VIRT_SHOW(vector, "%u", virt_guest.vector)
-VIRT_SHOW(apic_id, "%u", virt_guest.apic_id)
+VIRT_SHOW(vector, "%u", READ_ONCE(virt_guest.vector))
+VIRT_SHOW(apic_id, "%u", READ_ONCE(virt_guest.apic_id))
 VIRT_SHOW(registered, "%d", !READ_ONCE(virt_guest.dead))
 
 /* Counters: one show function, the field found by offset. */
@@ -78,6 +82,7 @@ static ssize_t virt_counter_show(struct kobject *kobj,
 static struct virt_counter_attr virt_counters[] = {
 	VIRT_COUNTER(hypercalls),
 	VIRT_COUNTER(interrupts),
+	VIRT_COUNTER(notify_moves),
 	VIRT_COUNTER(flushes),
 	VIRT_COUNTER(tx_descs),
 	VIRT_COUNTER(rx_events),

@@ -18,6 +18,7 @@
  * whose flush does; every other flush asks, so the host can always wake an
  * idle guest.
  */
+#include <linux/cpuhotplug.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
@@ -43,6 +44,13 @@ static long virt_hypercall(struct virt_guest *g, unsigned long op,
 {
 	atomic64_inc(&g->hypercalls);
 	return kvm_hypercall2(VIRT_HC_NR, op, a1);
+}
+
+static long virt_hypercall2(struct virt_guest *g, unsigned long op,
+			    unsigned long a1, unsigned long a2)
+{
+	atomic64_inc(&g->hypercalls);
+	return kvm_hypercall3(VIRT_HC_NR, op, a1, a2);
 }
 
 static struct virt_sock *virt_conn_lookup(struct virt_guest *g, u32 id)
@@ -915,6 +923,14 @@ static int virt_irq_init(struct virt_guest *g)
 	struct irq_cfg *cfg;
 	int irq, r;
 
+	if (irq_cpu >= 0) {
+		if (irq_cpu >= nr_cpu_ids || !cpu_online(irq_cpu)) {
+			pr_err("virtsocket: irq_cpu=%d is not an online CPU\n",
+			       irq_cpu);
+			return -EINVAL;
+		}
+		info.mask = cpumask_of(irq_cpu);
+	}
 	irq = irq_domain_alloc_irqs(x86_vector_domain, 1, NUMA_NO_NODE, &info);
 	if (irq < 0)
 		return irq;
@@ -936,6 +952,65 @@ static void virt_irq_exit(struct virt_guest *g)
 {
 	free_irq(g->irq, g);
 	irq_dispose_mapping(g->irq);
+}
+
+static enum cpuhp_state virt_cpuhp_state;
+
+/*
+ * A CPU went offline and the vector domain moved our interrupt off it, if it
+ * was there (IRQF_NOBALANCING does not stop that): tell the host the new
+ * (APIC id, vector), then flush, since the host may have raised the old one
+ * meanwhile and will not raise another until a flush asks.  A teardown of a
+ * CPUHP_BP_PREPARE_DYN state: it runs on a control CPU once @cpu is dead.
+ */
+static int virt_cpu_dead(unsigned int cpu, struct hlist_node *node)
+{
+	struct virt_guest *g = hlist_entry(node, struct virt_guest, cpuhp_node);
+	struct irq_cfg *cfg = irqd_cfg(irq_get_irq_data(g->irq));
+	u32 apic_id = cfg->dest_apicid, vector = cfg->vector;
+	long r = 0;
+
+	if (apic_id == READ_ONCE(g->apic_id) && vector == READ_ONCE(g->vector))
+		return 0;
+	mutex_lock(&g->flush_mutex);
+	WRITE_ONCE(g->apic_id, apic_id);
+	WRITE_ONCE(g->vector, vector);
+	if (!(g->features & VIRT_F_NOTIFY_MOVE))
+		r = -EOPNOTSUPP;
+	else if (!READ_ONCE(g->dead))
+		r = virt_hypercall2(g, VIRT_HC_NOTIFY, apic_id, vector);
+	mutex_unlock(&g->flush_mutex);
+	atomic64_inc(&g->notify_moves);
+	if (r)
+		pr_warn("virtsocket: CPU %u went offline: the host did not take the notification vector %u on APIC %u (%ld)\n",
+			cpu, vector, apic_id, r);
+	else
+		pr_info("virtsocket: CPU %u went offline: notification vector %u on APIC %u now\n",
+			cpu, vector, apic_id);
+	schedule_work(&g->flush_work);
+	return 0;
+}
+
+static int virt_cpuhp_init(struct virt_guest *g)
+{
+	int r = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
+					"virtsocket:notify", NULL,
+					virt_cpu_dead);
+
+	if (r < 0)
+		return r;
+	virt_cpuhp_state = r;
+	r = cpuhp_state_add_instance_nocalls(virt_cpuhp_state, &g->cpuhp_node);
+	if (r)
+		cpuhp_remove_multi_state(virt_cpuhp_state);
+	return r;
+}
+
+/* Also waits for a virt_cpu_dead() in progress. */
+static void virt_cpuhp_exit(struct virt_guest *g)
+{
+	cpuhp_state_remove_instance_nocalls(virt_cpuhp_state, &g->cpuhp_node);
+	cpuhp_remove_multi_state(virt_cpuhp_state);
 }
 
 static const char *virt_hello_error(long r)
@@ -965,8 +1040,8 @@ static int virt_handshake(struct virt_guest *g, bool quiet)
 	h->guest_features = VIRT_F_KNOWN;
 	h->ring_gpa = virt_to_phys(g->ring);
 	h->ring_entries = g->ring_entries;
-	h->apic_id = g->apic_id;
-	h->vector = g->vector;
+	h->apic_id = READ_ONCE(g->apic_id);
+	h->vector = READ_ONCE(g->vector);
 
 	r = virt_hypercall(g, VIRT_HC_HELLO, virt_to_phys(h));
 	if (r == -EEXIST) {
@@ -1090,13 +1165,20 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	r = virt_irq_init(g);
 	if (r)
 		goto err_free;
-	r = virt_handshake(g, false);
+	r = virt_cpuhp_init(g);
 	if (r)
 		goto err_irq;
+	mutex_lock(&g->flush_mutex);	/* against virt_cpu_dead() */
+	r = virt_handshake(g, false);
+	mutex_unlock(&g->flush_mutex);
+	if (r)
+		goto err_cpuhp;
 	g->reboot_nb.notifier_call = virt_guest_reboot;
 	register_reboot_notifier(&g->reboot_nb);
 	return 0;
 
+err_cpuhp:
+	virt_cpuhp_exit(g);
 err_irq:
 	virt_irq_exit(g);
 err_free:
@@ -1138,6 +1220,7 @@ void virt_guest_exit(struct virt_guest *g)
 	if (r)
 		pr_info("virtsocket: host did not take the goodbye (%ld)\n", r);
 	/* The host dropped our buffers with the registration: free them. */
+	virt_cpuhp_exit(g);
 	virt_irq_exit(g);
 	cancel_work_sync(&g->flush_work);
 	virt_guest_free(g);

@@ -52,10 +52,14 @@ struct virt_guest {
 	struct virt_desc *rx;
 	u32 ring_entries;
 	struct virt_hello *hello;
-	/* Notification interrupt: Linux irq and the (APIC id, vector) it owns. */
+	/*
+	 * Notification interrupt: Linux irq and the (APIC id, vector) it owns,
+	 * which change when its CPU goes offline (written under flush_mutex).
+	 */
 	unsigned int irq;
 	u32 apic_id;
 	u32 vector;
+	struct hlist_node cpuhp_node;	/* virt_cpu_dead() */
 	/* Handshake results. */
 	u32 cid;
 	u32 host_version;
@@ -102,6 +106,7 @@ struct virt_guest {
 
 	atomic64_t hypercalls;
 	atomic64_t interrupts;
+	atomic64_t notify_moves;	/* the interrupt moved to another CPU */
 	atomic64_t flushes;
 	atomic64_t tx_descs;
 	atomic64_t rx_events;
@@ -123,6 +128,7 @@ extern struct virt_guest virt_guest;
 extern const struct virt_transport virt_guest_transport;
 extern unsigned int flush_batch;
 extern unsigned int flush_delay_us;
+extern int irq_cpu;
 
 /* transport.c */
 int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers);

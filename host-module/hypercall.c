@@ -90,6 +90,24 @@ out:
 	return r;
 }
 
+/*
+ * The guest's notification interrupt moved (its CPU went offline).  Any APIC
+ * id is harmless: KVM delivers to no vCPU for one that does not exist.
+ */
+static long virt_notify_move(struct virt_vm *vm, unsigned long apic_id,
+			     unsigned long vector)
+{
+	if (!(vm->features & VIRT_F_NOTIFY_MOVE))
+		return -EOPNOTSUPP;
+	if (apic_id > U32_MAX || vector > U32_MAX || !virt_vector_valid(vector))
+		return -EINVAL;
+	spin_lock(&vm->lock);
+	vm->apic_id = apic_id;
+	vm->vector = vector;
+	spin_unlock(&vm->lock);
+	return 0;
+}
+
 unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,
 			     unsigned long a1, unsigned long a2,
 			     unsigned long a3)
@@ -108,6 +126,10 @@ unsigned long virt_hypercall(struct kvm_vcpu *vcpu, unsigned long op,
 	case VIRT_HC_FLUSH:
 		vm = virt_vm_get(vcpu->kvm);
 		r = vm ? virt_flush(vcpu, vm, a1) : -ENOTCONN;
+		break;
+	case VIRT_HC_NOTIFY:
+		vm = virt_vm_get(vcpu->kvm);
+		r = vm ? virt_notify_move(vm, a1, a2) : -ENOTCONN;
 		break;
 	default:
 		r = -EOPNOTSUPP;

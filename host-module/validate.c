@@ -20,7 +20,7 @@ int virt_hello_check(const struct virt_hello *h)
 	if (h->ring_gpa >= VIRT_GPA_LIMIT || bytes > VIRT_GPA_LIMIT - h->ring_gpa)
 		return -EOVERFLOW;
 	if ((h->guest_features & VIRT_F_NOTIFY_IRQ) &&
-	    (h->vector < 32 || h->vector > 255))
+	    !virt_vector_valid(h->vector))
 		return -EINVAL;
 	return 0;
 }

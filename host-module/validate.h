@@ -23,6 +23,12 @@
  */
 int virt_hello_check(const struct virt_hello *h);
 
+/* A vector the guest may ask to be notified on: not an exception's. */
+static inline int virt_vector_valid(__u32 vector)
+{
+	return vector >= 32 && vector <= 255;
+}
+
 /* Feature bits the host grants for the guest's offer. */
 __u64 virt_hello_features(const struct virt_hello *h);
 

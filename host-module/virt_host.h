@@ -15,7 +15,8 @@
  *   lookups walk it under RCU and take a reference with
  *   kref_get_unless_zero() (zero: unregistered and going away).
  * - vm->lock (spinlock) protects the connection table, the pending list, the
- *   posted receive buffers, the refusals, @dead and @notify_armed, and every
+ *   posted receive buffers, the refusals, @dead, @notify_armed, the
+ *   notification target (@apic_id, @vector: VIRT_HC_NOTIFY moves it), and every
  *   field of struct virt_conn marked so.  It is never held together with a
  *   socket's lock: take one, drop it, take the other.
  * - vm->flush_mutex serialises flushes of one VM (its vCPUs may race); the
@@ -69,11 +70,11 @@ struct virt_vm {
 	struct kvm *kvm;		/* see the notes above */
 	u32 cid;
 	pid_t pid;			/* the VMM's process */
-	/* Set by the handshake, constant afterwards. */
+	/* Set by the handshake, constant afterwards (but the two under @lock). */
 	u64 ring_gpa;
 	u32 ring_entries;
-	u32 apic_id;
-	u32 vector;
+	u32 apic_id;			/* under @lock */
+	u32 vector;			/* under @lock */
 	u64 features;
 
 	struct mutex flush_mutex;	/* one flush at a time */

@@ -66,7 +66,13 @@ void virt_vm_put(struct virt_vm *vm)
 /* Raise @vm's notification vector; drops the caller's reference on @kvm. */
 static void virt_vm_raise(struct virt_vm *vm, struct kvm *kvm)
 {
-	if (kvm_deliver_fixed_irq(kvm, vm->apic_id, vm->vector) > 0)
+	u32 apic_id, vector;
+
+	spin_lock(&vm->lock);
+	apic_id = vm->apic_id;
+	vector = vm->vector;
+	spin_unlock(&vm->lock);
+	if (kvm_deliver_fixed_irq(kvm, apic_id, vector) > 0)
 		atomic64_inc(&vm->irqs);
 	kvm_put_kvm(kvm);
 }
@@ -386,7 +392,8 @@ static int virt_vms_show(struct seq_file *m, void *v)
 			conns++;
 		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu %lld\n",
 			   vm->cid, vm->pid, vm->ring_gpa, vm->ring_entries,
-			   vm->apic_id, vm->vector, vm->features,
+			   READ_ONCE(vm->apic_id), READ_ONCE(vm->vector),
+			   vm->features,
 			   atomic64_read(&vm->hypercalls),
 			   atomic64_read(&vm->errors),
 			   atomic64_read(&vm->irqs),

@@ -91,6 +91,7 @@ enum virt_hc_op {
 	VIRT_HC_HELLO = 1,	/* a1 = GPA of struct virt_hello */
 	VIRT_HC_BYE = 2,	/* unregister this VM's ring */
 	VIRT_HC_FLUSH = 3,	/* process the ring (data path) */
+	VIRT_HC_NOTIFY = 4,	/* a1 = APIC id, a2 = vector: interrupt moved */
 };
 
 #define VIRT_ABI_VERSION	1U
@@ -99,7 +100,8 @@ enum virt_hc_op {
 /* Feature bits, offered by the guest and masked by the host. */
 #define VIRT_F_NOTIFY_IRQ	_BITULL(0)	/* guest wants interrupts */
 #define VIRT_F_STREAM		_BITULL(1)	/* SOCK_STREAM */
-#define VIRT_F_KNOWN		(VIRT_F_NOTIFY_IRQ | VIRT_F_STREAM)
+#define VIRT_F_NOTIFY_MOVE	_BITULL(2)	/* VIRT_HC_NOTIFY */
+#define VIRT_F_KNOWN		(VIRT_F_NOTIFY_IRQ | VIRT_F_STREAM | VIRT_F_NOTIFY_MOVE)
 
 /*
  * Handshake block, in guest memory, 64-byte aligned (so it never crosses a

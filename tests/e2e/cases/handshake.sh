@@ -37,7 +37,7 @@ guest() {
 	expect_ge "$cid" 3 "guest CID"
 	expect_eq "$(sysfs abi_version)" 1 "guest ABI"
 	expect_eq "$(sysfs host_abi_version)" 1 "host ABI"
-	expect_eq "$(sysfs features)" 0x3 "features"
+	expect_eq "$(sysfs features)" 0x7 "features"
 	expect_eq "$(($(sysfs hypercalls) - $(sysfs flushes)))" 1 \
 		"hypercalls besides flushes (the handshake)"
 	wait_until 10 "the host's first interrupt" sysfs_ge interrupts 1
