@@ -1538,6 +1538,44 @@ static void hello_race_case(const char *name, unsigned long op0, unsigned long o
 	report(name, hr.bad, 0);
 }
 
+/* Failures count for the host's per-VM errors, as hc_flush()'s do. */
+static long hc_notify(u64 apic_id, u64 vector)
+{
+	long r = kvm_hypercall3(VIRT_HC_NR, VIRT_HC_NOTIFY, apic_id, vector);
+
+	hc_failed += r < 0;
+	return r;
+}
+
+/*
+ * VIRT_HC_NOTIFY moves the notification target, checked as the hello's is.
+ * (This registration has no VIRT_F_NOTIFY_IRQ: nothing is raised anyway.)
+ */
+static void notify_cases(void)
+{
+	report("notify: vector 31 (an exception's)", hc_notify(0, 31), -EINVAL);
+	report("notify: vector 256", hc_notify(0, 256), -EINVAL);
+	report("notify: vector 2^32 + 40", hc_notify(0, BIT_ULL(32) + 40), -EINVAL);
+	report("notify: APIC id 2^32", hc_notify(BIT_ULL(32), 40), -EINVAL);
+	report("notify: APIC id 255, vector 255", hc_notify(255, 255), 0);
+	report("notify: APIC id 0, vector 40", hc_notify(0, 40), 0);
+}
+
+/* A registration that did not ask for VIRT_F_NOTIFY_MOVE cannot move. */
+static void notify_unoffered_case(void)
+{
+	long r;
+
+	fill_valid(hello);
+	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
+	if (!report("hello without VIRT_F_NOTIFY_MOVE", r, 0))
+		return;
+	check("hello without VIRT_F_NOTIFY_MOVE", "granted VIRT_F_NOTIFY_MOVE",
+	      !!(hello->host_features & VIRT_F_NOTIFY_MOVE), 0);
+	report("notify without VIRT_F_NOTIFY_MOVE", hc_notify(0, 40), -EOPNOTSUPP);
+	report("goodbye after it", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), 0);
+}
+
 static void ring_phase(void)
 {
 	long r;
@@ -1555,7 +1593,9 @@ static void ring_phase(void)
 	bulk_case();
 	memset(ring, 0, virt_ring_bytes(RING_ENTRIES));
 	use_ring(ring, RING_ENTRIES);
+	notify_unoffered_case();
 	fill_valid(hello);
+	hello->guest_features |= VIRT_F_NOTIFY_MOVE;
 	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
 	if (!report("hello with a ring", r, 0))
 		return;
@@ -1566,6 +1606,7 @@ static void ring_phase(void)
 	h2g_conn = 0;
 	pr_info("virtsocket-hostile: registered as CID %u\n", hello->cid);
 
+	notify_cases();
 	flush_cases();
 	forged_id_cases();
 	malformed_cases();
@@ -1599,6 +1640,7 @@ static void goodbye_cases(void)
 	report("goodbye with a ring", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), 0);
 	registered = false;
 	report("flush after goodbye", hc_flush(0), -ENOTCONN);
+	report("notify after goodbye", hc_notify(0, 40), -ENOTCONN);
 	report("goodbye after goodbye", kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE), -ENOENT);
 }
 
