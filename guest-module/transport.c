@@ -968,6 +968,7 @@ static int virt_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	struct virt_guest *g = hlist_entry(node, struct virt_guest, cpuhp_node);
 	struct irq_cfg *cfg = irqd_cfg(irq_get_irq_data(g->irq));
 	u32 apic_id = cfg->dest_apicid, vector = cfg->vector;
+	bool told = false;
 	long r = 0;
 
 	if (apic_id == READ_ONCE(g->apic_id) && vector == READ_ONCE(g->vector))
@@ -975,18 +976,22 @@ static int virt_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	mutex_lock(&g->flush_mutex);
 	WRITE_ONCE(g->apic_id, apic_id);
 	WRITE_ONCE(g->vector, vector);
-	if (!(g->features & VIRT_F_NOTIFY_MOVE))
-		r = -EOPNOTSUPP;
-	else if (!READ_ONCE(g->dead))
-		r = virt_hypercall2(g, VIRT_HC_NOTIFY, apic_id, vector);
+	/* Unregistered: the next HELLO carries the new pair. */
+	if (!READ_ONCE(g->dead)) {
+		r = g->features & VIRT_F_NOTIFY_MOVE ?
+			virt_hypercall2(g, VIRT_HC_NOTIFY, apic_id, vector) :
+			-EOPNOTSUPP;
+		told = !r;
+	}
 	mutex_unlock(&g->flush_mutex);
 	atomic64_inc(&g->notify_moves);
 	if (r)
 		pr_warn("virtsocket: CPU %u went offline: the host did not take the notification vector %u on APIC %u (%ld)\n",
 			cpu, vector, apic_id, r);
 	else
-		pr_info("virtsocket: CPU %u went offline: notification vector %u on APIC %u now\n",
-			cpu, vector, apic_id);
+		pr_info("virtsocket: CPU %u went offline: notification vector %u on APIC %u now%s\n",
+			cpu, vector, apic_id,
+			told ? "" : " (told at the next registration)");
 	schedule_work(&g->flush_work);
 	return 0;
 }
