@@ -57,8 +57,21 @@ else
 		awk '$1 == "virtsocket_guest" { print $1, $6, $2 }' /proc/modules
 		[ -r /sys/kernel/virtsocket/vector ] && echo "vector $(cat /sys/kernel/virtsocket/vector)"
 	} >"$out/$name.text" 2>/dev/null
+	# The vector moves with its CPU going offline and may change when the
+	# module is loaded again: each new one is added, once a second.
+	(
+		seen=" $(cat /sys/kernel/virtsocket/vector 2>/dev/null) "
+		while sleep 1; do
+			v=$(cat /sys/kernel/virtsocket/vector 2>/dev/null) || continue
+			[[ $seen == *" $v "* ]] && continue
+			seen="$seen$v "
+			echo "vector $v" >>"$out/$name.text"
+		done
+	) &
+	vector_watch=$!
 	(cd "$TB_REPO" && exec bash -c "$TB_GUEST_CMD") >>"$out/$name.log" 2>&1 </dev/null
 	rc=$?
+	kill "$vector_watch" 2>/dev/null
 fi
 echo "$rc" >"$out/$name.rc"
 if [ -w "$kmemleak" ]; then

@@ -203,9 +203,10 @@ testbed_verdict() { # testbed_verdict OUT
 	if [[ $sig == "guest triple fault"* ]]; then
 		[[ $sig == *virtsocket_guest* ]] && { echo "failure: $sig (in our guest module)"; return 1; }
 		for f in "$out"/guest*.text; do
-			v=$(sed -n 's/^vector //p' "$f" 2>/dev/null)
-			[ -n "$v" ] && [[ $sig == *"delivering vector $(printf '%#x' "$v")"* ]] &&
-				{ echo "failure: $sig (our notification vector)"; return 1; }
+			for v in $(sed -n 's/^vector \([0-9]*\)$/\1/p' "$f" 2>/dev/null); do
+				[[ $sig == *"delivering vector $(printf '%#x' "$v")"* ]] &&
+					{ echo "failure: $sig (our notification vector)"; return 1; }
+			done
 		done
 	fi
 	if [ "$kernel" = debug ] && [ "$modules" = 1 ] && [[ $sig != *"booting"* ]] &&

@@ -87,6 +87,12 @@ d=$(mkrun triple-vector debian)
 triple_fault "$d" 0xffffffff81a59b99 0x800000ec 236
 expect failure "our notification vector" "$d" "a guest triple fault delivering our vector"
 
+d=$(mkrun triple-moved-vector debian)
+triple_fault "$d" 0xffffffff81a59b99 0x8000002c 39
+echo "vector 44" >>"$d/guest1.text"
+expect failure "our notification vector" "$d" \
+	"a guest triple fault delivering the vector ours moved to (a CPU offline, a reload)"
+
 d=$(mkrun triple-timer debian)
 triple_fault "$d" 0xffffffff81a59b99 0x800000ec 34
 expect nest "guest triple fault at _raw_spin_unlock_irqrestore, delivering vector 0xec" "$d" \

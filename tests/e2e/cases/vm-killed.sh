@@ -97,11 +97,13 @@ boot_victim() { # boot_victim N RUNNER_PID SHUTDOWNS_BEFORE
 		fi
 		sleep 0.2
 	done
-	deadline=$((SECONDS + 60 * ${TB_WAIT_SCALE:-1}))
+	# (From its stage to its ready signal: a registration, which waits
+	# as long as wait_signal, tests/e2e/lib.sh.)
+	deadline=$((SECONDS + 300 * ${TB_WAIT_SCALE:-1}))
 	until [ -e "$TESTBED_OUT/signal.guest$1-ready" ]; do
 		kill -0 "$2" 2>/dev/null || fail "victim guest$1's QEMU ended before its command ran"
 		[ $SECONDS -lt "$deadline" ] ||
-			fail "victim guest$1 booted but was not ready within $((60 * ${TB_WAIT_SCALE:-1})) s"
+			fail "victim guest$1 booted but was not ready within $((300 * ${TB_WAIT_SCALE:-1})) s"
 		sleep 0.2
 	done
 }
