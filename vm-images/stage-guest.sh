@@ -51,16 +51,17 @@ elif [ "$TB_GUEST_MODULE" = 1 ] &&
 	rc=1
 else
 	# Where the kernel and our module are, to place a triple fault's RIP
-	# (vm-images/testbed-crash.sh: guest_shutdowns).
+	# (vm-images/testbed-crash.sh: guest_shutdowns), and our vector.
+	vector=$(cat /sys/kernel/virtsocket/vector 2>/dev/null)
 	{
 		echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
 		awk '$1 == "virtsocket_guest" { print $1, $6, $2 }' /proc/modules
-		[ -r /sys/kernel/virtsocket/vector ] && echo "vector $(cat /sys/kernel/virtsocket/vector)"
+		[ -n "$vector" ] && echo "vector $vector"
 	} >"$out/$name.text" 2>/dev/null
 	# The vector moves with its CPU going offline and may change when the
 	# module is loaded again: each new one is added, once a second.
 	(
-		seen=" $(cat /sys/kernel/virtsocket/vector 2>/dev/null) "
+		seen=" $vector "
 		while sleep 1; do
 			v=$(cat /sys/kernel/virtsocket/vector 2>/dev/null) || continue
 			[[ $seen == *" $v "* ]] && continue

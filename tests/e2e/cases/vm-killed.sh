@@ -79,7 +79,7 @@ chunks_past() { [ "$(cat "$TESTBED_OUT/stream.chunks")" -gt "$1" ]; }
 # died or hung before its stage and boot_death_verdict calls that the nest's
 # (then recorded as this case's repeat), fails the case otherwise.
 boot_victim() { # boot_victim N RUNNER_PID SHUTDOWNS_BEFORE
-	local deadline=$((SECONDS + TB_BOOT_LIMIT)) how= v
+	local deadline=$((SECONDS + TB_BOOT_LIMIT)) how= v ready_limit
 	until grep -q "^guest$1_stage_uptime " "$TESTBED_OUT/times"; do
 		if ! kill -0 "$2" 2>/dev/null; then
 			how=DIED
@@ -99,11 +99,12 @@ boot_victim() { # boot_victim N RUNNER_PID SHUTDOWNS_BEFORE
 	done
 	# (From its stage to its ready signal: a registration, which waits
 	# as long as wait_signal, tests/e2e/lib.sh.)
-	deadline=$((SECONDS + 300 * ${TB_WAIT_SCALE:-1}))
+	ready_limit=$((300 * ${TB_WAIT_SCALE:-1}))
+	deadline=$((SECONDS + ready_limit))
 	until [ -e "$TESTBED_OUT/signal.guest$1-ready" ]; do
 		kill -0 "$2" 2>/dev/null || fail "victim guest$1's QEMU ended before its command ran"
 		[ $SECONDS -lt "$deadline" ] ||
-			fail "victim guest$1 booted but was not ready within $((300 * ${TB_WAIT_SCALE:-1})) s"
+			fail "victim guest$1 booted but was not ready within $ready_limit s"
 		sleep 0.2
 	done
 }
