@@ -18,6 +18,11 @@ TESTBED_ARGS=(--guests 2 --guest-cpus 2 --guest-mem 512 --host-grace 30)
 # 300 s by default: the hostile module now also waits for host peers and
 # moves 256 MiB (a safety net, as every limit here).
 TESTBED_TIMEOUT=900
+# The two-vCPU races need two test-host CPUs: on one, two hypercalls only
+# interleave where the test host preempts one, the 1000 HELLO rounds take
+# ~45 s instead of ~1 s, and a guest whose vCPUs spin in lock step for that
+# long lost its timer ticks (2026-12-04: jiffies stopped, the time limit hit).
+HOST_CPUS=2
 
 # Ports of the host's listeners.
 STREAM_PORT=5000	# guest2's stream
@@ -25,6 +30,7 @@ AFTER_PORT=5003		# guest1, back on the real module
 SINK_PORT=6000		# virtsock-perf: takes many connections (module's sink_port)
 DATA_PORT=6001		# sends "virtsocket-hostile rx\n" once (data_port)
 STALL_PORT=6002		# accepts one connection and never reads (stall_port)
+DISCARD_PORT=6004	# reads one connection to its end (discard_port)
 RXBUF_PORT=6003		# sends RXBUF_LINES 32-byte lines once (rxbuf_port)
 RXBUF_LINES=80		# five 512-byte receive buffers' worth
 BULK_PORT=6100		# BULK_CONNS readers with 8 MiB buffers, counting (bulk_port)
@@ -94,12 +100,14 @@ host() {
 	# (From a file: one read, one send, so the host queues it at once.)
 	"$bin/virtsock-cat" -l -w 800 "virt:any:$RXBUF_PORT" </tmp/rxbuf.in >/dev/null &
 	local rxbuf=$!
+	"$bin/virtsock-cat" -l "virt:any:$DISCARD_PORT" </dev/null >/dev/null &
+	local discard=$!
 	# Credit for a whole share each (8 MiB, the most a socket offers).
 	for ((i = 0; i < BULK_CONNS; i++)); do
 		"$bin/virtsock-cat" -l -w 800 --buffer $((8 << 20)) "virt:any:$((BULK_PORT + i))" \
 			</dev/null | wc -c >"/tmp/bulk.$i" &
 	done
-	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT $RXBUF_PORT \
+	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT $DISCARD_PORT $RXBUF_PORT \
 		 $(seq "$BULK_PORT" $((BULK_PORT + BULK_CONNS - 1))); do
 		wait_listening "$p"
 	done
@@ -165,8 +173,8 @@ host() {
 	log "guest1, back on the real module: $(stat -c %s /tmp/after.out) bytes, checksum matches"
 	wait "$data" || log "data listener exited $? (reset when the hostile guest left)"
 	# (The module checked what its buffers got: the listener may be done.)
-	kill "$sink" "$stall" "$rxbuf" 2>/dev/null
-	wait "$sink" "$stall" "$rxbuf" 2>/dev/null || true
+	kill "$sink" "$stall" "$rxbuf" "$discard" 2>/dev/null
+	wait "$sink" "$stall" "$rxbuf" "$discard" 2>/dev/null || true
 	# Back to the baseline: every connection of every guest is gone.
 	expect_host_conns_gone "after the hostile guest left and every listener closed"
 }
@@ -185,9 +193,9 @@ guest_hostile() {
 	# Short races, 128 flushes each (two rounds of reconnects): the emulated
 	# test host (nested SVM under TCG) does not survive seconds of
 	# back-to-back hypercalls from two vCPUs reliably.  A race not done in
-	# 40 s fails (a safety stop; ~1 s is usual).
+	# 40 s fails (a safety stop; ~1 s is usual on two test-host CPUs).
 	insmod "$hostile" ram_mb=512 hold=1 race_flushes=128 race_limit_s=40 conn_limit=$CONN_LIMIT \
-		sink_port=$SINK_PORT data_port=$DATA_PORT stall_port=$STALL_PORT \
+		sink_port=$SINK_PORT data_port=$DATA_PORT stall_port=$STALL_PORT discard_port=$DISCARD_PORT \
 		rxbuf_port=$RXBUF_PORT bulk_port=$BULK_PORT bulk_conns=$BULK_CONNS h2g_port=$H2G_PORT || {
 		dmesg | grep virtsocket-hostile
 		fail "some hostile descriptor or hypercall did not get its expected answer"
