@@ -61,14 +61,11 @@ for c in "${cases[@]}"; do
 	mapfile -t args < <(. "tests/e2e/cases/$c.sh"; printf '%s\n' "${TESTBED_ARGS[@]}")
 	limit=$(. "tests/e2e/cases/$c.sh"; echo "${TESTBED_TIMEOUT:-450}")
 	limit=$((limit * slower))
-	# The test host's vCPUs: TESTBED_HOST_CPUS, else the case's HOST_CPUS,
-	# else the test bed's default.
-	host_cpus=${TESTBED_HOST_CPUS:-$(. "tests/e2e/cases/$c.sh"; echo "${HOST_CPUS:-}")}
 	echo "=== RUN   $c: $description"
 	start=$(date +%s)
 	why=
 	for attempt in 1 2; do
-		TESTBED_HOST_CPUS=$host_cpus vm-images/testbed --kernel "$kernel" --guest-kernel "$guest_kernel" "${args[@]}" --timeout "$limit" --host-must-exit \
+		vm-images/testbed --kernel "$kernel" --guest-kernel "$guest_kernel" "${args[@]}" --timeout "$limit" --host-must-exit \
 			--out "$results/$c" \
 			--host "tests/e2e/case.sh $c host" \
 			--guest "tests/e2e/case.sh $c guest" >"$results/$c.log" 2>&1

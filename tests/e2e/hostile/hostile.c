@@ -1400,17 +1400,28 @@ struct hello_race {
 	struct completion started[2], done[2];
 };
 
-/* Both threads at @target, or false on the safety stop. */
+/*
+ * Both threads at @target, or false on the safety stop.  Spins a little, so
+ * that two vCPUs on two CPUs leave together, then sleeps: on a test host
+ * with one CPU the partner's vCPU runs only once this one halts, and a guest
+ * whose vCPU spun there for long lost its timer ticks (hostile-ring.sh).
+ */
 static bool hello_gate(struct hello_race *hr, atomic_t *count, int target)
 {
+	unsigned int spins = 0;
+
 	atomic_inc(count);
 	while (atomic_read(count) < target) {
 		if (kthread_should_stop() || time_after(jiffies, hr->deadline)) {
 			WRITE_ONCE(hr->late, true);
 			return false;
 		}
-		cpu_relax();
-		cond_resched();
+		if (++spins < 2000) {
+			cpu_relax();
+			cond_resched();
+		} else {
+			usleep_range(20, 40);
+		}
 	}
 	return true;
 }
