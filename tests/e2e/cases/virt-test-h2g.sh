@@ -17,6 +17,9 @@ guest() {
 	sysfs cid >"$TESTBED_OUT/guest1.cid"
 	signal guest-cid
 	mkdir -p "$TESTBED_OUT/ctl"
+	# The server's case timeout holds for both sides.  A safety net: 100 000
+	# one-byte sends once took over 30 s on a test host with one CPU.
 	"$REPO/build/bin/virt_test" --mode server --listen virt:any:1234 \
-		--control "$TESTBED_OUT/ctl" --integrity-bytes 4M
+		--control "$TESTBED_OUT/ctl" --integrity-bytes 4M \
+		--case-timeout $((120 * ${TB_WAIT_SCALE:-1}))
 }

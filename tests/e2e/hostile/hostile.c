@@ -1404,7 +1404,8 @@ struct hello_race {
  * Both threads at @target, or false on the safety stop.  Spins a little, so
  * that two vCPUs on two CPUs leave together, then sleeps: on a test host
  * with one CPU the partner's vCPU runs only once this one halts, and a guest
- * whose vCPU spun there for long lost its timer ticks (hostile-ring.sh).
+ * whose vCPU spun there for ~90 s once lost its timer ticks (2026-12-04:
+ * its jiffies stopped, so the safety stop never came).
  */
 static bool hello_gate(struct hello_race *hr, atomic_t *count, int target)
 {
