@@ -871,7 +871,7 @@ static void h2g_case(void)
 	pr_info("virtsocket-hostile: %s: host connection %#x requested\n", name, h);
 	/*
 	 * Not the sink: its virtsock-perf takes our bytes for a bad test
-	 * header and resets the connection, within this case when it runs soon.
+	 * header and resets the connection, at times before this case ends.
 	 */
 	if (!open_conn(60, discard_port, NULL))
 		return;
