@@ -85,6 +85,9 @@ cmp /tmp/down.sum "$TESTBED_OUT/down$g.sum"
 # killed with SIGKILL mid-stream.
 bootkill_host='
 for i in 11 12 13 14 15; do
+	# Gone first: the reader truncates it only once it runs, and the bytes
+	# of the victim before would pass the wait below before this one booted.
+	rm -f /tmp/victim.out
 	socat -u VSOCK-LISTEN:$((7100 + i)) STDOUT >/tmp/victim.out &
 	reader=$!
 	vm-images/run-guest.sh $i &
@@ -139,7 +142,7 @@ start=$(date +%s)
 for w in "${workloads[@]}"; do
 	case "$w" in
 	streams) args=(--guests 2 --guest-cpus 2) tmo=300 host=$streams_host guest=$streams_guest ;;
-	boot-kill) args=(--guests 1 --host-grace 280) tmo=300 host=$bootkill_host guest=$bootkill_guest ;;
+	boot-kill) args=(--guests 1 --host-grace 580) tmo=600 host=$bootkill_host guest=$bootkill_guest ;;
 	boots) args=(--guests 1 --host-grace 60) tmo=900 host=$boots_host guest=$boots_guest ;;
 	esac
 	for r in $(seq 1 "$runs"); do
