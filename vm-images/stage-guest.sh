@@ -35,6 +35,31 @@ net_up() {
 	done
 }
 
+# The kernel's text and every module's (NAME BASE SIZE).
+address_list() {
+	echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
+	awk '$6 ~ /^0x/ { print $1, $6, $2 }' /proc/modules
+}
+
+# insmod, with the address list written first and our module added to it
+# as soon as it is placed (listed "Loading", before its init runs): a
+# guest that dies while our module initialises is then placed in it.
+load_guest_module() {
+	local pid r
+	address_list >"$out/$name.text" 2>/dev/null
+	insmod "$TB_GUEST_KO" >>"$out/$name.log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if r=$(awk '$1 == "virtsocket_guest" && $6 ~ /^0x/ { print $1, $6, $2 }' /proc/modules) &&
+		   [ -n "$r" ]; then
+			echo "$r" >>"$out/$name.text"
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid"
+}
+
 ip link set lo up
 : >"$out/$name.log"
 rc=0
@@ -44,20 +69,19 @@ if [ "$TB_NET" = 1 ] && ! net_up >>"$out/$name.log" 2>&1; then
 elif [ "$TB_VSOCK" = 1 ] && ! modprobe vmw_vsock_virtio_transport >>"$out/$name.log" 2>&1; then
 	echo "testbed: $name: cannot load the vsock transport" >>"$out/$name.log"
 	rc=1
-elif [ "$TB_GUEST_MODULE" = 1 ] &&
-   ! insmod "$TB_GUEST_KO" >>"$out/$name.log" 2>&1; then
+elif [ "$TB_GUEST_MODULE" = 1 ] && ! load_guest_module; then
 	echo "testbed: $name: loading virtsocket_guest.ko failed:" >>"$out/$name.log"
 	dmesg | grep virtsocket >>"$out/$name.log"
 	rc=1
 else
-	# Where the kernel and our module are, to place a triple fault's RIP
+	# Where the kernel and the modules are, to place a triple fault's RIP
 	# (vm-images/testbed-crash.sh: guest_shutdowns), and our vector.
 	vector=$(cat /sys/kernel/virtsocket/vector 2>/dev/null)
 	{
-		echo "kernel $(grep -wE '_stext|_etext' /proc/kallsyms | cut -d' ' -f1 | sed 's/^/0x/' | tr '\n' ' ')"
-		awk '$1 == "virtsocket_guest" { print $1, $6, $2 }' /proc/modules
+		address_list
 		[ -n "$vector" ] && echo "vector $vector"
-	} >"$out/$name.text" 2>/dev/null
+	} >"$out/$name.text.new" 2>/dev/null
+	mv "$out/$name.text.new" "$out/$name.text"
 	# The vector moves with its CPU going offline and may change when the
 	# module is loaded again: each new one is added, once a second.
 	(

@@ -63,7 +63,7 @@ MODULE_PARM_DESC(discard_port, "Host port whose listener reads one connection to
 
 static unsigned int rxbuf_port = 6003;
 module_param(rxbuf_port, uint, 0444);
-MODULE_PARM_DESC(rxbuf_port, "Host port whose listener sends rxbuf_lines 32-byte lines once (0: skip)");
+MODULE_PARM_DESC(rxbuf_port, "Host port whose listener sends 96 32-byte lines once, 3 KiB (0: skip)");
 
 static unsigned int bulk_port;
 module_param(bulk_port, uint, 0444);
@@ -761,6 +761,41 @@ static u32 rxbuf_diff(const u8 *p, u32 off, u32 len)
 #define RXBUF_LEN	512
 
 /*
+ * The host's one send is a buffer longer than the five posted: when they are
+ * full, data waits for buffers, which is no work the guest can take (no
+ * MORE: MORE for it was a busy loop of flushes until the guest posted some).
+ * Once a sixth is posted, the rest of the stream comes.
+ */
+static void starved_case(void)
+{
+	const char *name = "no MORE while the host's data waits for receive buffers";
+	const struct virt_desc *ev;
+	long r = VIRT_FLUSH_MORE;
+	int i;
+
+	/* Eight answers, as many as flush() takes: one new request may come. */
+	for (i = 0; i < 8 && r == VIRT_FLUSH_MORE; i++) {
+		nev = 0;
+		r = hc_flush(0);
+		if (r < 0 || take_events())
+			break;
+		check(name, "data events without a buffer", !!find_event(21, VIRT_OP_SEND), 0);
+	}
+	report(name, r, 0);
+	memset(sink + 1024, 0, RXBUF_LEN);
+	nev = 0;
+	if (!desc_case("RX_POST of a sixth buffer for the data waiting",
+		       desc(VIRT_OP_RX_POST, 0, 0, sink_gpa + 1024, RXBUF_LEN), 0, 0, 0))
+		return;
+	ev = find_event(21, VIRT_OP_SEND);
+	if (!check(name, "data in the sixth buffer", ev ? ev->len : NO_EVENT, RXBUF_LEN))
+		return;
+	check(name, "the sixth buffer's address", ev->addr - sink_gpa, 1024);
+	check(name, "bytes of the sixth buffer not the stream's",
+	      rxbuf_diff(sink + 1024, 5 * RXBUF_LEN, RXBUF_LEN), 0);
+}
+
+/*
  * Receive buffers where the host must not write (the ring, across its end,
  * the local APIC's MMIO page) are refused when posted; buffers the guest
  * may spoil for itself (right after the ring, on the hello block, one
@@ -829,6 +864,7 @@ static void rx_place_case(void)
 	bad += rxbuf_diff(sink, 3 * RXBUF_LEN, 256);
 	bad += rxbuf_diff(sink + 256, 4 * RXBUF_LEN, RXBUF_LEN);
 	report(name, bad, 0);
+	starved_case();
 	desc_case("SHUTDOWN both ways of the buffers' connection",
 		  desc(VIRT_OP_SHUTDOWN, VIRT_SHUT_RCV | VIRT_SHUT_SEND, 21, 0, 0), 0, 0, 0);
 }
