@@ -108,7 +108,10 @@ for c in "${cases[@]}"; do
 		sed 's/^/    /' "$results/$c.log"
 		echo "--- FAIL  $c (${secs}s, exit $rc; files in $results/$c)"
 		# (CI keeps only the output's end: each failure's reason goes there too.)
-		first=$(grep -m 3 -e 'FAIL: ' "$results/$c.log" | tr '\n' ' ')
+		# A virt_test case's own line says which check failed (both
+		# sides print it: once is enough).
+		first=$({ grep -oE 'not ok [0-9]+ - .*' "$results/$c.log" | sort -u | head -n 3
+			grep -m 3 -e 'FAIL: ' "$results/$c.log"; } | tr '\n' ' ')
 		reasons+=("$c: $first${why:+($why)}")
 	fi
 done

@@ -104,11 +104,10 @@ void shutdown_server(context& c)
 	must(s2.shutdown(SHUT_RD), "shutdown(SHUT_RD)");
 	c.ctl.writeln("SHUT_RD");
 	std::byte b[8];
-	auto t0 = clock::now();
+	// A recv that blocked would fail with EAGAIN after SO_RCVTIMEO.
 	auto n = must(s2.recv(b), "recv after own shutdown(SHUT_RD)");
 	check(n == 0 || c.is(transport::tcp) || c.is(transport::unix_domain),
 	      "recv after own SHUT_RD returned data");
-	check(ms_since(t0) < 1000, "recv after own SHUT_RD blocked ", ms_since(t0), " ms");
 	send_exact(s2, bytes(10, 3), "send after own SHUT_RD");
 	c.ctl.expectln("DONE");
 }
