@@ -71,7 +71,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "debug-kernel: the configuration lacks: ${missing[*]}" >&2
 	exit 1
 fi
-echo "debug-kernel: building with $(nproc) jobs in $dir (cold: about 20 min on 2 cores)"
+echo "debug-kernel: building with $(nproc) jobs in $dir (cold: 10-20 min on 2 cores)"
 kmake -j"$(nproc)" bzImage modules
 release=$(cat "$dir/obj/include/config/kernel.release")
 rm -rf "$dir/mods"
