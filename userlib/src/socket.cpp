@@ -545,7 +545,7 @@ listener& listener::operator=(listener&& o) noexcept
 {
 	if (this != &o) {
 		unlink_path();
-		socket::operator=(std::move(o));
+		sock_ = std::move(o.sock_);
 		unlink_path_ = std::exchange(o.unlink_path_, {});
 	}
 	return *this;
@@ -563,6 +563,18 @@ void listener::unlink_path() noexcept
 	unlink_path_.clear();
 }
 
+result<void> listener::close() noexcept
+{
+	unlink_path();
+	return sock_.close();
+}
+
+int listener::release() noexcept
+{
+	unlink_path_.clear();
+	return sock_.release();
+}
+
 result<listener, error> listener::listen(const address& local, int backlog)
 {
 	auto n = local.to_native();
@@ -578,7 +590,7 @@ result<listener, error> listener::listen(const address& local, int backlog)
 	if (::bind(s->handle(), n->get(), n->length) < 0)
 		return with_context(last_error(), "bind " + local.to_string());
 	listener l;
-	static_cast<socket&>(l) = std::move(*s);
+	l.sock_ = std::move(*s);
 	if (auto u = local.get_if<unix_address>(); u && !u->path.empty() && u->path.front() != '@')
 		l.unlink_path_ = u->path;
 	if (::listen(l.handle(), backlog) < 0)
@@ -589,9 +601,9 @@ result<listener, error> listener::listen(const address& local, int backlog)
 result<stream_socket> listener::accept() noexcept
 {
 	for (;;) {
-		int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		int fd = ::accept4(sock_.handle(), nullptr, nullptr, SOCK_CLOEXEC);
 		if (fd >= 0)
-			return stream_socket(fd, kind_);
+			return stream_socket(fd, sock_.kind());
 		if (errno != EINTR)
 			return last_error();
 	}

@@ -28,6 +28,18 @@ static_assert(!std::is_copy_assignable_v<vs::listener>);
 static_assert(std::is_nothrow_move_constructible_v<vs::stream_socket>);
 static_assert(std::is_nothrow_move_constructible_v<vs::listener>);
 
+// A listener is not a socket: a socket made from one would keep the
+// descriptor listening while the listener's destructor unlinked its path.
+static_assert(!std::is_base_of_v<vs::socket, vs::listener>);
+static_assert(!std::is_convertible_v<vs::listener&&, vs::socket>);
+static_assert(!std::is_constructible_v<vs::socket, vs::listener&&>);
+static_assert(!std::is_assignable_v<vs::socket&, vs::listener&&>);
+static_assert(!std::is_convertible_v<vs::listener&, vs::socket&>);
+static_assert(!std::is_convertible_v<vs::listener*, vs::socket*>);
+static_assert(!std::is_constructible_v<vs::stream_socket, vs::listener&&>);
+// A read-only view is harmless: nothing can be moved out of it.
+static_assert(std::is_convertible_v<const vs::listener&, const vs::socket&>);
+
 std::span<const std::byte> bytes(std::string_view s)
 {
 	return std::as_bytes(std::span(s.data(), s.size()));
@@ -390,6 +402,70 @@ TEST(Listen, UnixPathInUseAndRemovedOnClose)
 		EXPECT_TRUE(std::filesystem::exists(path));	// the move did not unlink
 	}
 	EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+// Connects to a unix path, expecting success or ENOENT.
+bool connects(const std::string& path)
+{
+	auto c = vs::connector(1s).connect(vs::address("unix:" + path));
+	if (!c) {
+		EXPECT_EQ(c.error().code, std::errc::no_such_file_or_directory) << c.error().message();
+	}
+	return bool(c);
+}
+
+int fd_of(const vs::socket& s)	// takes const socket&, as some callers' helpers do
+{
+	return s.handle();
+}
+
+TEST(Listen, UnixPathGoesExactlyWhenTheListenerDies)
+{
+	test::temp_dir dir;
+	auto p1 = dir / "one", p2 = dir / "two";
+	{
+		std::vector<vs::listener> owners;
+		owners.emplace_back(vs::address("unix:" + p1));
+		int fd = fd_of(owners.back());	// a const view of the socket
+		EXPECT_EQ(fd, owners.back().handle());
+		vs::listener moved(std::move(owners.back()));
+		owners.pop_back();	// the moved-from listener dies: no unlink
+		EXPECT_TRUE(connects(p1));
+		EXPECT_TRUE(moved.accept(1s));
+
+		// Assigning over a listener ends the old one (its path goes), not
+		// the one moved in.
+		vs::listener other(vs::address("unix:" + p2));
+		other = std::move(moved);
+		EXPECT_FALSE(std::filesystem::exists(p2));
+		EXPECT_TRUE(connects(p1));
+		EXPECT_EQ(other.handle(), fd);
+		EXPECT_TRUE(other.accept(1s));
+	}
+	EXPECT_FALSE(std::filesystem::exists(p1));
+	EXPECT_FALSE(connects(p1));
+}
+
+TEST(Listen, CloseUnlinksReleaseHandsOverThePath)
+{
+	test::temp_dir dir;
+	auto path = dir / "s";
+	vs::listener l(vs::address("unix:" + path));
+	ASSERT_TRUE(l.close());
+	EXPECT_FALSE(l.is_open());
+	EXPECT_FALSE(std::filesystem::exists(path));
+
+	int fd;
+	{
+		vs::listener r(vs::address("unix:" + path));
+		fd = r.release();
+		EXPECT_FALSE(r.is_open());
+	}
+	// The descriptor and its file now belong to the caller.
+	EXPECT_TRUE(std::filesystem::exists(path));
+	vs::socket owner(fd, vs::transport::unix_domain);
+	EXPECT_TRUE(connects(path));
+	::unlink(path.c_str());
 }
 
 TEST(Listen, ThrowingConstructorCarriesTheCode)

@@ -142,15 +142,24 @@ private:
 };
 
 // A bound, listening socket.  A unix listener removes its socket file when
-// it is destroyed; tcp listeners set SO_REUSEADDR.
-class listener : public socket {
+// it is closed or destroyed; tcp listeners set SO_REUSEADDR.
+//
+// It holds its socket rather than deriving from socket: a listener owns more
+// than the descriptor (the path to unlink), and ~socket() is not virtual, so
+// `socket s = std::move(l);` would slice off the path while keeping the
+// descriptor listening, and l's destructor would then unlink the path of a
+// live listener.  Only a const view of the socket is offered (sock(), or
+// the implicit conversion for functions taking const socket&).
+class listener {
 public:
 	listener() noexcept = default;
 	// Listens or throws virtsocket::exception.
 	explicit listener(const address& local, int backlog = SOMAXCONN);
 	listener(listener&& o) noexcept
-		: socket(std::move(o)), unlink_path_(std::exchange(o.unlink_path_, {})) {}
+		: sock_(std::move(o.sock_)), unlink_path_(std::exchange(o.unlink_path_, {})) {}
 	listener& operator=(listener&& o) noexcept;
+	listener(const listener&) = delete;
+	listener& operator=(const listener&) = delete;
 	~listener();
 
 	static result<listener, error> listen(const address& local, int backlog = SOMAXCONN);
@@ -159,9 +168,64 @@ public:
 	// std::errc::timed_out when nobody connects in time.
 	result<stream_socket> accept(std::chrono::milliseconds timeout) noexcept;
 
+	const socket& sock() const noexcept { return sock_; }
+	operator const socket&() const noexcept { return sock_; } // NOLINT: implicit on purpose
+
+	// Closes the socket and removes a unix socket file at once.
+	result<void> close() noexcept;
+	// Hands over the descriptor and, with it, the socket file: the listener
+	// will not unlink it.
+	int release() noexcept;
+
+	// The socket interface, forwarded.
+	int handle() const noexcept { return sock_.handle(); }
+	bool is_open() const noexcept { return sock_.is_open(); }
+	explicit operator bool() const noexcept { return is_open(); }
+	transport kind() const noexcept { return sock_.kind(); }
+	result<address, error> local_address() const { return sock_.local_address(); }
+	result<address, error> peer_address() const { return sock_.peer_address(); }
+	result<void> set_nonblocking(bool on = true) noexcept { return sock_.set_nonblocking(on); }
+	result<bool> is_nonblocking() const noexcept { return sock_.is_nonblocking(); }
+	result<void> set_option(int level, int name, int value) noexcept
+	{
+		return sock_.set_option(level, name, value);
+	}
+	result<int> get_option(int level, int name) const noexcept { return sock_.get_option(level, name); }
+	result<void> set_send_buffer_size(int bytes) noexcept { return sock_.set_send_buffer_size(bytes); }
+	result<int> send_buffer_size() const noexcept { return sock_.send_buffer_size(); }
+	result<void> set_recv_buffer_size(int bytes) noexcept { return sock_.set_recv_buffer_size(bytes); }
+	result<int> recv_buffer_size() const noexcept { return sock_.recv_buffer_size(); }
+	result<void> set_recv_lowat(int bytes) noexcept { return sock_.set_recv_lowat(bytes); }
+	result<int> recv_lowat() const noexcept { return sock_.recv_lowat(); }
+	result<void> set_recv_timeout(std::chrono::microseconds t) noexcept { return sock_.set_recv_timeout(t); }
+	result<std::chrono::microseconds> recv_timeout() const noexcept { return sock_.recv_timeout(); }
+	result<void> set_send_timeout(std::chrono::microseconds t) noexcept { return sock_.set_send_timeout(t); }
+	result<std::chrono::microseconds> send_timeout() const noexcept { return sock_.send_timeout(); }
+	result<void> set_reuse_address(bool on = true) noexcept { return sock_.set_reuse_address(on); }
+	result<void> set_nodelay(bool on = true) noexcept { return sock_.set_nodelay(on); }
+	result<bool> nodelay() const noexcept { return sock_.nodelay(); }
+	result<void> set_cork(bool on = true) noexcept { return sock_.set_cork(on); }
+	result<bool> cork() const noexcept { return sock_.cork(); }
+	result<void> set_vm_buffer_size(std::uint64_t bytes) noexcept { return sock_.set_vm_buffer_size(bytes); }
+	result<std::uint64_t> vm_buffer_size() const noexcept { return sock_.vm_buffer_size(); }
+	result<void> set_vm_connect_timeout(std::chrono::microseconds t) noexcept
+	{
+		return sock_.set_vm_connect_timeout(t);
+	}
+	result<std::chrono::microseconds> vm_connect_timeout() const noexcept
+	{
+		return sock_.vm_connect_timeout();
+	}
+	result<short> poll(short events,
+			   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const noexcept
+	{
+		return sock_.poll(events, timeout);
+	}
+
 private:
 	void unlink_path() noexcept;
 
+	socket sock_;
 	std::string unlink_path_;
 };
 
