@@ -1,6 +1,6 @@
 #include <virtsocket/address.hpp>
 
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
 #include <virtsocket/family.hpp>
 
 #include <arpa/inet.h>

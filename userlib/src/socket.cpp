@@ -1,7 +1,7 @@
 #include <virtsocket/socket.hpp>
 
 #include <virtsocket/family.hpp>
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
 
 #include <fcntl.h>
 #include <linux/time_types.h>
