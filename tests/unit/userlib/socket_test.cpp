@@ -495,6 +495,30 @@ TEST(Listen, AbstractUnixAndIpv6)
 	EXPECT_EQ(c6->peer_address().value().get_if<vs::tcp_address>()->host, "::1");
 }
 
+// The documented sharing: one thread sends while another receives on the
+// same object (run under TSan by scripts/userlib-sanitizers.sh).
+TEST_P(Stream, OneObjectSendsAndReceivesFromTwoThreads)
+{
+	const auto data = pattern(1 << 20);
+	std::vector<std::byte> echoed(data.size());
+	std::thread echo([&] {	// the server's other end: echoes everything
+		std::vector<std::byte> buf(64 * 1024);
+		for (std::size_t done = 0; done < data.size();) {
+			auto n = server.recv(buf);
+			if (!n || *n == 0)
+				return;
+			if (!server.send_all(std::span(buf).first(*n)))
+				return;
+			done += *n;
+		}
+	});
+	std::thread reader([&] { EXPECT_TRUE(client.recv_exact(echoed)); });
+	EXPECT_TRUE(client.send_all(data));
+	reader.join();
+	echo.join();
+	EXPECT_TRUE(echoed == data);
+}
+
 TEST(Result, ValueOrThrow)
 {
 	vs::result<int> ok = 3;

@@ -7,6 +7,25 @@
 // Sends always pass MSG_NOSIGNAL: a closed peer is an EPIPE error, never a
 // SIGPIPE.  A timeout set with set_recv_timeout()/set_send_timeout() shows as
 // std::errc::resource_unavailable_try_again, as the kernel reports it.
+//
+// Threads.  A socket object is not synchronised; what may be shared is what
+// the kernel already serialises on the descriptor:
+//  - const members, and the I/O members (send*, recv*, accept, poll,
+//    shutdown, option setters), may run concurrently on one object: e.g. one
+//    thread sending while another receives, or several threads accepting on
+//    one listener.  Concurrent sends (or receives) are each whole system
+//    calls but interleave in the stream: give each direction one thread, or
+//    lock.  send_all()/recv_exact() loop over several calls, so two of them
+//    at once interleave even more.
+//  - O_NONBLOCK, timeouts and buffer sizes belong to the socket, not to the
+//    thread: setting them changes the calls other threads are making.
+//    set_nonblocking() is a read-modify-write of the file flags and races
+//    with itself.
+//  - close(), release(), move, assignment and destruction must not overlap
+//    any other use of the object: besides the race on the descriptor
+//    number, a closed number is reused at once by the next open() anywhere
+//    in the process, so a late call would act on someone else's file.
+// address, error and result are values: the usual rules of std types apply.
 #pragma once
 
 #include <virtsocket/address.hpp>
