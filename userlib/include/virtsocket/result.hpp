@@ -38,6 +38,16 @@ inline std::error_code make_error_code(errc e) noexcept
 	return {static_cast<int>(e), error_category()};
 }
 
+// getaddrinfo()'s EAI_* codes (the negative numbers of <netdb.h>); the
+// messages are gai_strerror()'s.  EAI_SYSTEM is never used: the library
+// reports its errno in std::system_category() instead.
+const std::error_category& resolver_category() noexcept;
+
+inline std::error_code resolver_error_code(int eai) noexcept
+{
+	return {eai, resolver_category()};
+}
+
 // errno as an error_code that compares equal to std::errc values.
 inline std::error_code errno_code(int err) noexcept
 {

@@ -148,7 +148,10 @@ public:
 	result<void> shutdown(int how = SHUT_WR) noexcept;
 };
 
-// Makes outgoing connections; the timeout bounds connect() itself.
+// Makes outgoing connections.  A tcp host name is resolved and every address
+// it gives is tried in turn; the timeout bounds the whole connect(), all
+// attempts together.  connect() is const and may be called from several
+// threads at once.
 class connector {
 public:
 	connector() = default;
