@@ -543,7 +543,9 @@ result<stream_socket, error> connector::connect(const address& peer) const
 	std::string tried;
 	error last;
 	for (const auto& n : *candidates) {
-		if (deadline && steady_clock::now() >= *deadline) {
+		// The first address is always tried (a zero timeout still makes
+		// one non-blocking attempt, as before); the others within the time.
+		if (&n != &candidates->front() && deadline && steady_clock::now() >= *deadline) {
 			last = error(std::make_error_code(std::errc::timed_out));
 			break;
 		}

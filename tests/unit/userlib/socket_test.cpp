@@ -363,6 +363,17 @@ TEST(Connect, UnixRefusedAndMissing)
 	EXPECT_EQ(refused.error().code, std::errc::connection_refused);
 }
 
+TEST(Connect, ZeroTimeoutStillTriesOnce)
+{
+	// A unix connect() completes at once: no time is needed, none is given.
+	test::temp_dir dir;
+	auto where = vs::address("unix:" + dir / "s");
+	vs::listener l(where);
+	auto c = vs::connector(0ms).connect(where);
+	ASSERT_TRUE(c) << c.error().message();
+	EXPECT_TRUE(l.accept(1s));
+}
+
 TEST(Connect, TimeoutWhenTheBacklogIsFull)
 {
 	test::temp_dir dir;
