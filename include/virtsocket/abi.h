@@ -4,7 +4,8 @@
  * module and user space (C and C++).
  *
  * Three interfaces live here:
- *  - the socket address and run-time discovery files (user space <-> kernel);
+ *  - the socket address and run-time discovery files (user space <-> kernel),
+ *    defined in <virtsocket/virt.h>, the header applications include;
  *  - the hypercall and handshake (guest module <-> host module);
  *  - the shared descriptor ring in guest memory (guest module <-> host module).
  *
@@ -16,7 +17,7 @@
 
 #include <linux/const.h>
 #include <linux/types.h>
-#include <linux/vm_sockets.h>	/* SO_VM_SOCKETS_*, for the family level */
+#include <virtsocket/virt.h>	/* sockaddr_virt, VIRT_SOL, CIDs, ports */
 #ifdef __KERNEL__
 #include <linux/build_bug.h>
 #include <linux/stddef.h>
@@ -24,57 +25,6 @@
 #include <assert.h>
 #include <stddef.h>
 #endif
-
-/* ---- Sockets ----------------------------------------------------------- */
-
-/*
- * Default address family number.  Out-of-tree code cannot raise AF_MAX, so
- * virtsocket takes a slot left free in Linux 6.1 and 6.12: 23 was AF_IRDA,
- * removed in 4.17.  The modules take it as the "family" parameter and
- * publish the value in use in VIRT_SYSFS_DIR "/family"; user space must
- * read it from there rather than use this constant.
- */
-#define VIRT_AF_DEFAULT		23
-
-#define VIRT_CID_ANY		0xffffffffU
-#define VIRT_CID_HYPERVISOR	0U
-#define VIRT_CID_LOCAL		1U
-#define VIRT_CID_HOST		2U
-#define VIRT_CID_GUEST_MIN	3U	/* the host assigns guests CIDs from here */
-#define VIRT_PORT_ANY		0xffffffffU
-
-/* Laid out like struct sockaddr_vm, so vsock tools port by renaming. */
-struct sockaddr_virt {
-	__u16 svirt_family;		/* sa_family_t */
-	__u16 svirt_reserved1;
-	__u32 svirt_port;
-	__u32 svirt_cid;
-	__u8 svirt_flags;
-	__u8 svirt_zero[3];
-};
-
-/*
- * setsockopt() level of AF_VIRT's own options (levels are per family, so any
- * number outside SOL_SOCKET's works; this one reads "VS" in a trace).
- */
-#define VIRT_SOL		0x5653
-/* int booleans with TCP_NODELAY / TCP_CORK semantics */
-#define VIRT_NODELAY		1	/* flush the ring at once on send */
-#define VIRT_CORK		2	/* hold partial data until uncorked */
-
-/*
- * At the level of the family number itself, as AF_VSOCK has them at level
- * AF_VSOCK: AF_VSOCK's own options, by <linux/vm_sockets.h>'s names.  Their
- * numbers collide with VIRT_SOL's, hence the two levels.
- *   SO_VM_SOCKETS_BUFFER_SIZE, _MIN_SIZE, _MAX_SIZE: __u64; the size is
- *	the receive buffer (SO_RCVBUF), all three within 4 KiB..8 MiB;
- *   SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, _NEW: timeval, 0 the default (10 s).
- * The other SO_VM_SOCKETS_* fail with ENOPROTOOPT, as on AF_VSOCK.
- */
-
-/* Run-time discovery: one directory on whichever side is loaded. */
-#define VIRT_SYSFS_DIR		"/sys/kernel/virtsocket"
-/* Files in it: "family" (number), "role" ("guest"/"host"), "cid" (own CID). */
 
 /* ---- Hypercall and handshake --------------------------------------------- */
 

@@ -1,6 +1,6 @@
 #include <virtsocket/address.hpp>
 
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
 #include <virtsocket/family.hpp>
 
 #include <arpa/inet.h>
@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 namespace virtsocket {
 
@@ -185,7 +187,18 @@ native_address cid_port_native(int family, std::uint32_t cid, std::uint32_t port
 	return n;
 }
 
-result<native_address, error> tcp_native(const tcp_address& a)
+// Sets the port of an AF_INET or AF_INET6 address.
+void set_port(native_address& n, std::uint16_t port)
+{
+	if (n.family() == AF_INET)
+		reinterpret_cast<sockaddr_in*>(&n.storage)->sin_port = htons(port);
+	else
+		reinterpret_cast<sockaddr_in6*>(&n.storage)->sin6_port = htons(port);
+}
+
+// Numeric hosts directly; names through getaddrinfo(), every result in its
+// order, so a caller can try the next when one does not answer.
+result<std::vector<native_address>, error> tcp_resolve(const tcp_address& a)
 {
 	native_address n;
 	in_addr a4{};
@@ -193,38 +206,47 @@ result<native_address, error> tcp_native(const tcp_address& a)
 	if (inet_pton(AF_INET, a.host.c_str(), &a4) == 1) {
 		sockaddr_in sin{};
 		sin.sin_family = AF_INET;
-		sin.sin_port = htons(a.port);
 		sin.sin_addr = a4;
 		std::memcpy(&n.storage, &sin, sizeof(sin));
 		n.length = sizeof(sin);
-		return n;
-	}
-	if (inet_pton(AF_INET6, a.host.c_str(), &a6) == 1) {
+	} else if (inet_pton(AF_INET6, a.host.c_str(), &a6) == 1) {
 		sockaddr_in6 sin6{};
 		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(a.port);
 		sin6.sin6_addr = a6;
 		std::memcpy(&n.storage, &sin6, sizeof(sin6));
 		n.length = sizeof(sin6);
-		return n;
 	}
+	if (n.length) {
+		set_port(n, a.port);
+		return std::vector{n};
+	}
+
 	addrinfo hints{};
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	addrinfo* list = nullptr;
-	int rc = getaddrinfo(a.host.c_str(), nullptr, &hints, &list);
-	if (rc != 0 || !list)
-		return error(std::make_error_code(std::errc::host_unreachable),
-			     "cannot resolve '" + a.host + "': " + gai_strerror(rc));
-	std::memcpy(&n.storage, list->ai_addr, list->ai_addrlen);
-	n.length = list->ai_addrlen;
-	freeaddrinfo(list);
-	auto port = htons(a.port);
-	if (n.family() == AF_INET)
-		reinterpret_cast<sockaddr_in*>(&n.storage)->sin_port = port;
-	else
-		reinterpret_cast<sockaddr_in6*>(&n.storage)->sin6_port = port;
-	return n;
+	addrinfo* raw = nullptr;
+	errno = 0;
+	int rc = getaddrinfo(a.host.c_str(), nullptr, &hints, &raw);
+	std::unique_ptr<addrinfo, void (*)(addrinfo*)> list(raw, freeaddrinfo);
+	std::string what = "cannot resolve '" + a.host + "'";
+	if (rc == EAI_SYSTEM)	// the real cause is in errno
+		return with_context(errno_code(errno ? errno : EIO), what);
+	if (rc != 0)
+		return error(resolver_error_code(rc), what + ": " + gai_strerror(rc));
+	std::vector<native_address> all;
+	for (const addrinfo* ai = list.get(); ai; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(n.storage))
+			continue;
+		native_address one;
+		std::memcpy(&one.storage, ai->ai_addr, ai->ai_addrlen);
+		one.length = ai->ai_addrlen;
+		set_port(one, a.port);
+		all.push_back(one);
+	}
+	if (all.empty())	// only families we cannot use
+		return error(resolver_error_code(EAI_ADDRFAMILY), what + ": " + gai_strerror(EAI_ADDRFAMILY));
+	return all;
 }
 
 } // namespace
@@ -303,8 +325,12 @@ result<native_address, error> address::to_native() const
 	}
 	if (auto a = get_if<vsock_address>())
 		return cid_port_native<sockaddr_vm>(AF_VSOCK, a->cid, a->port);
-	if (auto a = get_if<tcp_address>())
-		return tcp_native(*a);
+	if (auto a = get_if<tcp_address>()) {
+		auto all = tcp_resolve(*a);
+		if (!all)
+			return all.error();
+		return all->front();
+	}
 
 	const auto& path = std::get<unix_address>(v_).path;
 	native_address n;
@@ -319,6 +345,16 @@ result<native_address, error> address::to_native() const
 	n.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
 					  (path.empty() || path.front() == '@' ? 0 : 1));
 	return n;
+}
+
+result<std::vector<native_address>, error> address::resolve() const
+{
+	if (auto a = get_if<tcp_address>())
+		return tcp_resolve(*a);
+	auto n = to_native();
+	if (!n)
+		return n.error();
+	return std::vector{*n};
 }
 
 result<address, error> address::from_native(const sockaddr* sa, socklen_t len)

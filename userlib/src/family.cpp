@@ -1,6 +1,6 @@
 #include <virtsocket/family.hpp>
 
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
 
 #include <cctype>
 #include <cerrno>

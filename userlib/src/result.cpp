@@ -1,5 +1,7 @@
 #include <virtsocket/result.hpp>
 
+#include <netdb.h>
+
 namespace virtsocket {
 namespace {
 
@@ -37,11 +39,44 @@ public:
 	}
 };
 
+class resolver final : public std::error_category {
+public:
+	const char* name() const noexcept override { return "getaddrinfo"; }
+
+	std::string message(int ev) const override { return gai_strerror(ev); }
+
+	// The EAI_* codes with an errno counterpart; the others ("no such
+	// host", "non-recoverable failure") have none and stay as they are.
+	std::error_condition default_error_condition(int ev) const noexcept override
+	{
+		switch (ev) {
+		case EAI_AGAIN:
+			return std::errc::resource_unavailable_try_again;
+		case EAI_BADFLAGS:
+			return std::errc::invalid_argument;
+		case EAI_FAMILY:
+		case EAI_ADDRFAMILY:
+			return std::errc::address_family_not_supported;
+		case EAI_MEMORY:
+			return std::errc::not_enough_memory;
+		case EAI_OVERFLOW:
+			return std::errc::value_too_large;
+		}
+		return {ev, *this};
+	}
+};
+
 } // namespace
 
 const std::error_category& error_category() noexcept
 {
 	static const category instance;
+	return instance;
+}
+
+const std::error_category& resolver_category() noexcept
+{
+	static const resolver instance;
 	return instance;
 }
 

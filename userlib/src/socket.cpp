@@ -1,7 +1,7 @@
 #include <virtsocket/socket.hpp>
 
 #include <virtsocket/family.hpp>
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
 
 #include <fcntl.h>
 #include <linux/time_types.h>
@@ -466,9 +466,8 @@ result<void> stream_socket::shutdown(int how) noexcept
 namespace {
 
 // connect() bounded by a deadline: non-blocking connect, then poll.
-result<void> connect_with_timeout(socket& s, const native_address& n, milliseconds timeout)
+result<void> connect_by(socket& s, const native_address& n, steady_clock::time_point deadline)
 {
-	auto deadline = steady_clock::now() + timeout;
 	if (auto r = s.set_nonblocking(true); !r)
 		return r;
 	int rc = ::connect(s.handle(), n.get(), n.length);
@@ -507,28 +506,63 @@ result<void> connect_with_timeout(socket& s, const native_address& n, millisecon
 	return s.set_nonblocking(false);
 }
 
+// One candidate address: a socket of its family, connected.
+result<socket, error> connect_one(transport kind, const native_address& n,
+				  std::optional<steady_clock::time_point> deadline)
+{
+	auto s = open_for(kind, n);
+	if (!s)
+		return s.error();
+	if (deadline) {
+		if (auto r = connect_by(*s, n, *deadline); !r)
+			return error(r.error());
+		return s;
+	}
+	int rc;
+	do
+		rc = ::connect(s->handle(), n.get(), n.length);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return error(last_error());
+	return s;
+}
+
 } // namespace
 
 result<stream_socket, error> connector::connect(const address& peer) const
 {
-	auto n = peer.to_native();
-	if (!n)
-		return n.error();
-	auto s = open_for(peer.kind(), *n);
-	if (!s)
-		return s.error();
-	if (timeout_) {
-		if (auto r = connect_with_timeout(*s, *n, *timeout_); !r)
-			return with_context(r.error(), "connect to " + peer.to_string());
-	} else {
-		int rc;
-		do
-			rc = ::connect(s->handle(), n->get(), n->length);
-		while (rc < 0 && errno == EINTR);
-		if (rc < 0)
-			return with_context(last_error(), "connect to " + peer.to_string());
+	auto candidates = peer.resolve();
+	if (!candidates)
+		return candidates.error();
+	std::optional<steady_clock::time_point> deadline;
+	if (timeout_)
+		deadline = steady_clock::now() + *timeout_;
+	// A name may resolve to several addresses (IPv6 and IPv4, several
+	// hosts): try each in turn within the one deadline.  The last error is
+	// returned; with several addresses its message lists every attempt.
+	std::string tried;
+	error last;
+	for (const auto& n : *candidates) {
+		// The first address is always tried (a zero timeout still makes
+		// one non-blocking attempt, as before); the others within the time.
+		if (&n != &candidates->front() && deadline && steady_clock::now() >= *deadline) {
+			last = error(std::make_error_code(std::errc::timed_out));
+			break;
+		}
+		auto s = connect_one(peer.kind(), n, deadline);
+		if (s)
+			return stream_socket(std::move(*s));
+		last = std::move(s).error();
+		if (candidates->size() > 1) {
+			auto where = address::from_native(n.get(), n.length);
+			tried += (tried.empty() ? "" : "; ") + (where ? where->to_string() : "?") + ": " +
+				 last.message();
+		}
 	}
-	return stream_socket(std::move(*s));
+	error e(last.code, "connect to " + peer.to_string() + ": " + last.message());
+	if (candidates->size() > 1)
+		e.what += " (" + std::to_string(candidates->size()) + " addresses tried: " + tried + ")";
+	return e;
 }
 
 // ---- listener ----------------------------------------------------------------
@@ -545,7 +579,7 @@ listener& listener::operator=(listener&& o) noexcept
 {
 	if (this != &o) {
 		unlink_path();
-		socket::operator=(std::move(o));
+		sock_ = std::move(o.sock_);
 		unlink_path_ = std::exchange(o.unlink_path_, {});
 	}
 	return *this;
@@ -563,6 +597,18 @@ void listener::unlink_path() noexcept
 	unlink_path_.clear();
 }
 
+result<void> listener::close() noexcept
+{
+	unlink_path();
+	return sock_.close();
+}
+
+int listener::release() noexcept
+{
+	unlink_path_.clear();
+	return sock_.release();
+}
+
 result<listener, error> listener::listen(const address& local, int backlog)
 {
 	auto n = local.to_native();
@@ -578,7 +624,7 @@ result<listener, error> listener::listen(const address& local, int backlog)
 	if (::bind(s->handle(), n->get(), n->length) < 0)
 		return with_context(last_error(), "bind " + local.to_string());
 	listener l;
-	static_cast<socket&>(l) = std::move(*s);
+	l.sock_ = std::move(*s);
 	if (auto u = local.get_if<unix_address>(); u && !u->path.empty() && u->path.front() != '@')
 		l.unlink_path_ = u->path;
 	if (::listen(l.handle(), backlog) < 0)
@@ -589,9 +635,9 @@ result<listener, error> listener::listen(const address& local, int backlog)
 result<stream_socket> listener::accept() noexcept
 {
 	for (;;) {
-		int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		int fd = ::accept4(sock_.handle(), nullptr, nullptr, SOCK_CLOEXEC);
 		if (fd >= 0)
-			return stream_socket(fd, kind_);
+			return stream_socket(fd, sock_.kind());
 		if (errno != EINTR)
 			return last_error();
 	}

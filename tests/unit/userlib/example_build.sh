@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the built tree into a scratch prefix, build userlib/examples against
-# it out of tree (find_package and pkg-config), and run the result.
+# it out of tree (find_package and pkg-config), and run the result; compile a
+# C program that includes only <virtsocket/virt.h>.
 #   example_build.sh BUILD_DIR EXAMPLE_SOURCE_DIR SCRATCH_DIR
 set -eu
 build=$1 src=$2 scratch=$3
@@ -19,11 +20,28 @@ cmake --build "$scratch/build" >"$scratch/build.log"
 "$scratch/build/echo" "unix:$scratch/echo.sock"
 "$scratch/build/echo" "tcp:127.0.0.1:0"
 
-# The pkg-config file describes the same install.
+# The application header is installed and compiles alone in C.
+test -f "$prefix/include/virtsocket/virt.h" || { echo "not installed: include/virtsocket/virt.h"; exit 1; }
+cat >"$scratch/app.c" <<'C'
+#include <virtsocket/virt.h>
+int main(void)
+{
+	struct sockaddr_virt sa = { .svirt_port = VIRT_PORT_ANY, .svirt_cid = VIRT_CID_HOST };
+	return sizeof(sa) == 16 && VIRT_SOL == 0x5653 ? 0 : 1;
+}
+C
+
+# The pkg-config file describes the same install; it sets no -std=, so C
+# and C++ users alike can take its flags (C++ users add their -std=c++20).
 if command -v pkg-config >/dev/null; then
 	pc_dir=$(dirname "$(find "$prefix" -name virtsocket.pc)")
+	cflags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags virtsocket)
 	flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs virtsocket)
+	case " $cflags " in *" -std="*) echo "pkg-config Cflags set a standard: $cflags"; exit 1 ;; esac
 	# shellcheck disable=SC2086 # word splitting of the flags is intended
-	c++ -o "$scratch/echo-pc" "$src/echo.cpp" $flags -pthread
+	c++ -std=c++20 -o "$scratch/echo-pc" "$src/echo.cpp" $flags -pthread
 	"$scratch/echo-pc" "unix:$scratch/echo-pc.sock"
+	# shellcheck disable=SC2086
+	cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$scratch/app" "$scratch/app.c" $cflags
+	"$scratch/app"
 fi

@@ -28,6 +28,18 @@ static_assert(!std::is_copy_assignable_v<vs::listener>);
 static_assert(std::is_nothrow_move_constructible_v<vs::stream_socket>);
 static_assert(std::is_nothrow_move_constructible_v<vs::listener>);
 
+// A listener is not a socket: a socket made from one would keep the
+// descriptor listening while the listener's destructor unlinked its path.
+static_assert(!std::is_base_of_v<vs::socket, vs::listener>);
+static_assert(!std::is_convertible_v<vs::listener&&, vs::socket>);
+static_assert(!std::is_constructible_v<vs::socket, vs::listener&&>);
+static_assert(!std::is_assignable_v<vs::socket&, vs::listener&&>);
+static_assert(!std::is_convertible_v<vs::listener&, vs::socket&>);
+static_assert(!std::is_convertible_v<vs::listener*, vs::socket*>);
+static_assert(!std::is_constructible_v<vs::stream_socket, vs::listener&&>);
+// A read-only view is harmless: nothing can be moved out of it.
+static_assert(std::is_convertible_v<const vs::listener&, const vs::socket&>);
+
 std::span<const std::byte> bytes(std::string_view s)
 {
 	return std::as_bytes(std::span(s.data(), s.size()));
@@ -351,6 +363,17 @@ TEST(Connect, UnixRefusedAndMissing)
 	EXPECT_EQ(refused.error().code, std::errc::connection_refused);
 }
 
+TEST(Connect, ZeroTimeoutStillTriesOnce)
+{
+	// A unix connect() completes at once: no time is needed, none is given.
+	test::temp_dir dir;
+	auto where = vs::address("unix:" + dir / "s");
+	vs::listener l(where);
+	auto c = vs::connector(0ms).connect(where);
+	ASSERT_TRUE(c) << c.error().message();
+	EXPECT_TRUE(l.accept(1s));
+}
+
 TEST(Connect, TimeoutWhenTheBacklogIsFull)
 {
 	test::temp_dir dir;
@@ -392,6 +415,70 @@ TEST(Listen, UnixPathInUseAndRemovedOnClose)
 	EXPECT_FALSE(std::filesystem::exists(path));
 }
 
+// Connects to a unix path, expecting success or ENOENT.
+bool connects(const std::string& path)
+{
+	auto c = vs::connector(1s).connect(vs::address("unix:" + path));
+	if (!c) {
+		EXPECT_EQ(c.error().code, std::errc::no_such_file_or_directory) << c.error().message();
+	}
+	return bool(c);
+}
+
+int fd_of(const vs::socket& s)	// takes const socket&, as some callers' helpers do
+{
+	return s.handle();
+}
+
+TEST(Listen, UnixPathGoesExactlyWhenTheListenerDies)
+{
+	test::temp_dir dir;
+	auto p1 = dir / "one", p2 = dir / "two";
+	{
+		std::vector<vs::listener> owners;
+		owners.emplace_back(vs::address("unix:" + p1));
+		int fd = fd_of(owners.back());	// a const view of the socket
+		EXPECT_EQ(fd, owners.back().handle());
+		vs::listener moved(std::move(owners.back()));
+		owners.pop_back();	// the moved-from listener dies: no unlink
+		EXPECT_TRUE(connects(p1));
+		EXPECT_TRUE(moved.accept(1s));
+
+		// Assigning over a listener ends the old one (its path goes), not
+		// the one moved in.
+		vs::listener other(vs::address("unix:" + p2));
+		other = std::move(moved);
+		EXPECT_FALSE(std::filesystem::exists(p2));
+		EXPECT_TRUE(connects(p1));
+		EXPECT_EQ(other.handle(), fd);
+		EXPECT_TRUE(other.accept(1s));
+	}
+	EXPECT_FALSE(std::filesystem::exists(p1));
+	EXPECT_FALSE(connects(p1));
+}
+
+TEST(Listen, CloseUnlinksReleaseHandsOverThePath)
+{
+	test::temp_dir dir;
+	auto path = dir / "s";
+	vs::listener l(vs::address("unix:" + path));
+	ASSERT_TRUE(l.close());
+	EXPECT_FALSE(l.is_open());
+	EXPECT_FALSE(std::filesystem::exists(path));
+
+	int fd;
+	{
+		vs::listener r(vs::address("unix:" + path));
+		fd = r.release();
+		EXPECT_FALSE(r.is_open());
+	}
+	// The descriptor and its file now belong to the caller.
+	EXPECT_TRUE(std::filesystem::exists(path));
+	vs::socket owner(fd, vs::transport::unix_domain);
+	EXPECT_TRUE(connects(path));
+	::unlink(path.c_str());
+}
+
 TEST(Listen, ThrowingConstructorCarriesTheCode)
 {
 	try {
@@ -417,6 +504,30 @@ TEST(Listen, AbstractUnixAndIpv6)
 	auto c6 = vs::connector(1s).connect(v6->local_address().value());
 	ASSERT_TRUE(c6) << c6.error().message();
 	EXPECT_EQ(c6->peer_address().value().get_if<vs::tcp_address>()->host, "::1");
+}
+
+// The documented sharing: one thread sends while another receives on the
+// same object (run under TSan by scripts/userlib-sanitizers.sh).
+TEST_P(Stream, OneObjectSendsAndReceivesFromTwoThreads)
+{
+	const auto data = pattern(1 << 20);
+	std::vector<std::byte> echoed(data.size());
+	std::thread echo([&] {	// the server's other end: echoes everything
+		std::vector<std::byte> buf(64 * 1024);
+		for (std::size_t done = 0; done < data.size();) {
+			auto n = server.recv(buf);
+			if (!n || *n == 0)
+				return;
+			if (!server.send_all(std::span(buf).first(*n)))
+				return;
+			done += *n;
+		}
+	});
+	std::thread reader([&] { EXPECT_TRUE(client.recv_exact(echoed)); });
+	EXPECT_TRUE(client.send_all(data));
+	reader.join();
+	echo.join();
+	EXPECT_TRUE(echoed == data);
 }
 
 TEST(Result, ValueOrThrow)

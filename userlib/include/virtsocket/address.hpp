@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace virtsocket {
 
@@ -81,8 +82,13 @@ public:
 	template <class A>
 	const A* get_if() const noexcept { return std::get_if<A>(&v_); }
 
-	// Resolves host names and discovers the AF_VIRT family number.
+	// Resolves host names and discovers the AF_VIRT family number.  A host
+	// name gives its first address; a resolver failure is an error in
+	// resolver_category() (or errno's for EAI_SYSTEM).
 	result<native_address, error> to_native() const;
+	// Every address a tcp host name resolves to, in getaddrinfo()'s order
+	// (connector::connect() tries them all); one for every other address.
+	result<std::vector<native_address>, error> resolve() const;
 	static result<address, error> from_native(const sockaddr* sa, socklen_t len);
 
 	friend bool operator==(const address&, const address&) = default;

@@ -7,6 +7,25 @@
 // Sends always pass MSG_NOSIGNAL: a closed peer is an EPIPE error, never a
 // SIGPIPE.  A timeout set with set_recv_timeout()/set_send_timeout() shows as
 // std::errc::resource_unavailable_try_again, as the kernel reports it.
+//
+// Threads.  A socket object is not synchronised; what may be shared is what
+// the kernel already serialises on the descriptor:
+//  - const members, and the I/O members (send*, recv*, accept, poll,
+//    shutdown, option setters), may run concurrently on one object: e.g. one
+//    thread sending while another receives, or several threads accepting on
+//    one listener.  Concurrent sends (or receives) are each whole system
+//    calls but interleave in the stream: give each direction one thread, or
+//    lock.  send_all()/recv_exact() loop over several calls, so two of them
+//    at once interleave even more.
+//  - O_NONBLOCK, timeouts and buffer sizes belong to the socket, not to the
+//    thread: setting them changes the calls other threads are making.
+//    set_nonblocking() is a read-modify-write of the file flags and races
+//    with itself.
+//  - close(), release(), move, assignment and destruction must not overlap
+//    any other use of the object: besides the race on the descriptor
+//    number, a closed number is reused at once by the next open() anywhere
+//    in the process, so a late call would act on someone else's file.
+// address, error and result are values: the usual rules of std types apply.
 #pragma once
 
 #include <virtsocket/address.hpp>
@@ -129,7 +148,10 @@ public:
 	result<void> shutdown(int how = SHUT_WR) noexcept;
 };
 
-// Makes outgoing connections; the timeout bounds connect() itself.
+// Makes outgoing connections.  A tcp host name is resolved and every address
+// it gives is tried in turn; the timeout bounds the whole connect(), all
+// attempts together.  connect() is const and may be called from several
+// threads at once.
 class connector {
 public:
 	connector() = default;
@@ -142,15 +164,24 @@ private:
 };
 
 // A bound, listening socket.  A unix listener removes its socket file when
-// it is destroyed; tcp listeners set SO_REUSEADDR.
-class listener : public socket {
+// it is closed or destroyed; tcp listeners set SO_REUSEADDR.
+//
+// It holds its socket rather than deriving from socket: a listener owns more
+// than the descriptor (the path to unlink), and ~socket() is not virtual, so
+// `socket s = std::move(l);` would slice off the path while keeping the
+// descriptor listening, and l's destructor would then unlink the path of a
+// live listener.  Only a const view of the socket is offered (sock(), or
+// the implicit conversion for functions taking const socket&).
+class listener {
 public:
 	listener() noexcept = default;
 	// Listens or throws virtsocket::exception.
 	explicit listener(const address& local, int backlog = SOMAXCONN);
 	listener(listener&& o) noexcept
-		: socket(std::move(o)), unlink_path_(std::exchange(o.unlink_path_, {})) {}
+		: sock_(std::move(o.sock_)), unlink_path_(std::exchange(o.unlink_path_, {})) {}
 	listener& operator=(listener&& o) noexcept;
+	listener(const listener&) = delete;
+	listener& operator=(const listener&) = delete;
 	~listener();
 
 	static result<listener, error> listen(const address& local, int backlog = SOMAXCONN);
@@ -159,9 +190,64 @@ public:
 	// std::errc::timed_out when nobody connects in time.
 	result<stream_socket> accept(std::chrono::milliseconds timeout) noexcept;
 
+	const socket& sock() const noexcept { return sock_; }
+	operator const socket&() const noexcept { return sock_; } // NOLINT: implicit on purpose
+
+	// Closes the socket and removes a unix socket file at once.
+	result<void> close() noexcept;
+	// Hands over the descriptor and, with it, the socket file: the listener
+	// will not unlink it.
+	int release() noexcept;
+
+	// The socket interface, forwarded.
+	int handle() const noexcept { return sock_.handle(); }
+	bool is_open() const noexcept { return sock_.is_open(); }
+	explicit operator bool() const noexcept { return is_open(); }
+	transport kind() const noexcept { return sock_.kind(); }
+	result<address, error> local_address() const { return sock_.local_address(); }
+	result<address, error> peer_address() const { return sock_.peer_address(); }
+	result<void> set_nonblocking(bool on = true) noexcept { return sock_.set_nonblocking(on); }
+	result<bool> is_nonblocking() const noexcept { return sock_.is_nonblocking(); }
+	result<void> set_option(int level, int name, int value) noexcept
+	{
+		return sock_.set_option(level, name, value);
+	}
+	result<int> get_option(int level, int name) const noexcept { return sock_.get_option(level, name); }
+	result<void> set_send_buffer_size(int bytes) noexcept { return sock_.set_send_buffer_size(bytes); }
+	result<int> send_buffer_size() const noexcept { return sock_.send_buffer_size(); }
+	result<void> set_recv_buffer_size(int bytes) noexcept { return sock_.set_recv_buffer_size(bytes); }
+	result<int> recv_buffer_size() const noexcept { return sock_.recv_buffer_size(); }
+	result<void> set_recv_lowat(int bytes) noexcept { return sock_.set_recv_lowat(bytes); }
+	result<int> recv_lowat() const noexcept { return sock_.recv_lowat(); }
+	result<void> set_recv_timeout(std::chrono::microseconds t) noexcept { return sock_.set_recv_timeout(t); }
+	result<std::chrono::microseconds> recv_timeout() const noexcept { return sock_.recv_timeout(); }
+	result<void> set_send_timeout(std::chrono::microseconds t) noexcept { return sock_.set_send_timeout(t); }
+	result<std::chrono::microseconds> send_timeout() const noexcept { return sock_.send_timeout(); }
+	result<void> set_reuse_address(bool on = true) noexcept { return sock_.set_reuse_address(on); }
+	result<void> set_nodelay(bool on = true) noexcept { return sock_.set_nodelay(on); }
+	result<bool> nodelay() const noexcept { return sock_.nodelay(); }
+	result<void> set_cork(bool on = true) noexcept { return sock_.set_cork(on); }
+	result<bool> cork() const noexcept { return sock_.cork(); }
+	result<void> set_vm_buffer_size(std::uint64_t bytes) noexcept { return sock_.set_vm_buffer_size(bytes); }
+	result<std::uint64_t> vm_buffer_size() const noexcept { return sock_.vm_buffer_size(); }
+	result<void> set_vm_connect_timeout(std::chrono::microseconds t) noexcept
+	{
+		return sock_.set_vm_connect_timeout(t);
+	}
+	result<std::chrono::microseconds> vm_connect_timeout() const noexcept
+	{
+		return sock_.vm_connect_timeout();
+	}
+	result<short> poll(short events,
+			   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const noexcept
+	{
+		return sock_.poll(events, timeout);
+	}
+
 private:
 	void unlink_path() noexcept;
 
+	socket sock_;
 	std::string unlink_path_;
 };
 

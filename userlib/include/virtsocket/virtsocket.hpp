@@ -5,4 +5,4 @@
 #include <virtsocket/family.hpp>
 #include <virtsocket/result.hpp>
 #include <virtsocket/socket.hpp>
-#include <virtsocket/abi.h>
+#include <virtsocket/virt.h>
