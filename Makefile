@@ -14,7 +14,7 @@ TESTBED := vm-images/testbed
 # (bench-check, bench) is always measured on Debian's kernel.
 KERNEL ?= debug
 
-.PHONY: all deps build kvm modules userlib unit checkpatch kernel-lint e2e bench-check \
+.PHONY: all deps build kvm modules userlib unit sanitizers checkpatch kernel-lint e2e bench-check \
 	debug-kernel debug-modules e2e-debug-smoke \
 	test demo bench install clean help
 
@@ -29,12 +29,13 @@ help:
 	@echo "make debug-modules kvm + our modules for the debug kernel, in build/debug"
 	@echo "make userlib    C++ library, tools and unit tests (CMake, $(BUILD)/)"
 	@echo "make unit       unit tests (GoogleTest via ctest)"
+	@echo "make sanitizers the userlib unit tests under ASan+UBSan and under TSan"
 	@echo "make checkpatch checkpatch.pl --strict over the patches and kernel C"
 	@echo "make kernel-lint our kernel modules built with W=1 and sparse; any warning fails"
 	@echo "make e2e        end-to-end tests in real nested VMs (KERNEL=debug|debian)"
 	@echo "make bench-check a --quick sweep in the test bed, its results checked"
 	@echo "make e2e-debug-smoke the cases of DEBUG_SMOKE on the debug kernel"
-	@echo "make test       deps + build + unit + checkpatch + kernel-lint + e2e (Debian's kernel)"
+	@echo "make test       deps + build + unit + sanitizers + checkpatch + kernel-lint + e2e (Debian's kernel)"
 	@echo "                + e2e-debug-smoke + bench-check"
 	@echo "make demo       deps + build, then boot the test host and guests"
 	@echo "make bench      deps + build, then the benchmark sweep (BENCH_ARGS=--help)"
@@ -62,6 +63,10 @@ userlib: $(BUILD)/Makefile
 
 unit: userlib
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# Two more builds of the library and its tests, in build/sanitizers/.
+sanitizers:
+	scripts/userlib-sanitizers.sh $(BUILD)/sanitizers
 
 checkpatch:
 	scripts/checkpatch.sh
@@ -97,6 +102,7 @@ bench-check: modules userlib
 test: deps
 	$(MAKE) build
 	$(MAKE) unit
+	$(MAKE) sanitizers
 	$(MAKE) checkpatch
 	$(MAKE) kernel-lint
 	$(MAKE) e2e KERNEL=debian
