@@ -8,7 +8,8 @@ host() {
 	if grep -qw hypervisor /proc/cpuinfo && dmesg | grep -q "Hypervisor detected: KVM"; then
 		log "test host runs on KVM: skipping the not-on-KVM check"
 	else
-		insmod_must_fail "$guest_module" "not running on KVM"
+		# (Built for the test host's kernel, which may not be the guests'.)
+		insmod_must_fail "$TB_HOST_GUEST_KO" "not running on KVM"
 	fi
 	wait_signal guest-done
 }
