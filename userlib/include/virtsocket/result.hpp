@@ -234,7 +234,6 @@ private:
 		return std::invoke(std::forward<F>(f), std::forward<Self>(self).error());
 	}
 
-
 	void check() const
 	{
 		if (!has_value())
@@ -280,25 +279,9 @@ public:
 
 	// As result<T, E>'s, f taking no value.
 	template <class F>
-	auto and_then(F&& f) const&
-	{
-		using R = std::remove_cvref_t<std::invoke_result_t<F>>;
-		static_assert(detail::is_result<R>::value, "and_then: f must return a result");
-		static_assert(std::is_same_v<typename R::error_type, E>, "and_then: f must keep the error type");
-		if (has_value())
-			return std::invoke(std::forward<F>(f));
-		return R(unexpect, error());
-	}
+	auto and_then(F&& f) const& { return and_then_(*this, std::forward<F>(f)); }
 	template <class F>
-	auto and_then(F&& f) &&
-	{
-		using R = std::remove_cvref_t<std::invoke_result_t<F>>;
-		static_assert(detail::is_result<R>::value, "and_then: f must return a result");
-		static_assert(std::is_same_v<typename R::error_type, E>, "and_then: f must keep the error type");
-		if (has_value())
-			return std::invoke(std::forward<F>(f));
-		return R(unexpect, std::move(*this).error());
-	}
+	auto and_then(F&& f) && { return and_then_(std::move(*this), std::forward<F>(f)); }
 
 	template <class F>
 	auto transform(F&& f) const&
@@ -316,27 +299,34 @@ public:
 	}
 
 	template <class F>
-	auto or_else(F&& f) const&
-	{
-		using R = std::remove_cvref_t<std::invoke_result_t<F, const E&>>;
-		static_assert(detail::is_result<R>::value, "or_else: f must return a result");
-		static_assert(std::is_void_v<typename R::value_type>, "or_else: f must keep the value type");
-		if (has_value())
-			return R();
-		return std::invoke(std::forward<F>(f), error());
-	}
+	auto or_else(F&& f) const& { return or_else_(*this, std::forward<F>(f)); }
 	template <class F>
-	auto or_else(F&& f) &&
-	{
-		using R = std::remove_cvref_t<std::invoke_result_t<F, E&&>>;
-		static_assert(detail::is_result<R>::value, "or_else: f must return a result");
-		static_assert(std::is_void_v<typename R::value_type>, "or_else: f must keep the value type");
-		if (has_value())
-			return R();
-		return std::invoke(std::forward<F>(f), std::move(*this).error());
-	}
+	auto or_else(F&& f) && { return or_else_(std::move(*this), std::forward<F>(f)); }
 
 private:
+	// Self is const result& or result&&: one body for both.
+	template <class Self, class F>
+	static auto and_then_(Self&& self, F&& f)
+	{
+		using R = std::remove_cvref_t<std::invoke_result_t<F>>;
+		static_assert(detail::is_result<R>::value, "and_then: f must return a result");
+		static_assert(std::is_same_v<typename R::error_type, E>, "and_then: f must keep the error type");
+		if (self.has_value())
+			return std::invoke(std::forward<F>(f));
+		return R(unexpect, std::forward<Self>(self).error());
+	}
+
+	template <class Self, class F>
+	static auto or_else_(Self&& self, F&& f)
+	{
+		using R = std::remove_cvref_t<std::invoke_result_t<F, decltype(std::forward<Self>(self).error())>>;
+		static_assert(detail::is_result<R>::value, "or_else: f must return a result");
+		static_assert(std::is_void_v<typename R::value_type>, "or_else: f must keep the value type");
+		if (self.has_value())
+			return R();
+		return std::invoke(std::forward<F>(f), std::forward<Self>(self).error());
+	}
+
 	std::variant<std::monostate, E> v_;
 };
 
