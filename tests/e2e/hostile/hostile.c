@@ -31,8 +31,10 @@
 #include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <asm/kvm_para.h>
 #include <virtsocket/ring.h>
@@ -92,6 +94,10 @@ MODULE_PARM_DESC(conn_limit, "The host's max_conns_per_vm: open more than that (
 static unsigned int hello_rounds = 1000;
 module_param(hello_rounds, uint, 0444);
 MODULE_PARM_DESC(hello_rounds, "Rounds of each two-vCPU HELLO race (HELLO/HELLO, HELLO/BYE)");
+
+static unsigned int flood_port;
+module_param(flood_port, uint, 0444);
+MODULE_PARM_DESC(flood_port, "Only flush a ring of 4096 entries to FLOOD_CONNS readers from this port on, until the VM is killed (0: skip)");
 
 static bool hold;
 module_param(hold, bool, 0444);
@@ -1082,6 +1088,147 @@ out:
 	free_pages_exact(big, virt_ring_bytes(n));
 }
 
+/* The readers flood_case() streams to, one per port from @flood_port. */
+#define FLOOD_CONNS	4
+
+struct flood_conn {
+	u32 buf_alloc, fwd_cnt;	/* the reader's credit, from its events */
+	u32 sent;		/* bytes queued to it (mod 2^32, as fwd_cnt) */
+	bool up;
+};
+
+/*
+ * Takes the host's events for flood_case(): credit from every one, ACCEPT
+ * for a reader's connection; any RESET or SHUTDOWN of one is an error.
+ */
+static int flood_events(struct flood_conn *fc)
+{
+	u32 prod = READ_ONCE(hdr->rx_prod);
+
+	if (virt_ring_pending(prod, rx_cons, entries) < 0)
+		return -EPROTO;
+	smp_rmb();	/* the events after their index */
+	for (; rx_cons != prod; rx_cons++) {
+		const struct virt_desc *ev = &rxr[virt_ring_slot(rx_cons, entries)];
+		u32 i = READ_ONCE(ev->conn) - 1;
+		u16 op = READ_ONCE(ev->op);
+
+		if (i >= FLOOD_CONNS)
+			continue;
+		if (op == VIRT_OP_RESET || op == VIRT_OP_SHUTDOWN) {
+			pr_err("virtsocket-hostile: flood: reader %u sent op %u, status %d\n",
+			       i, op, READ_ONCE(ev->status));
+			return -ECONNRESET;
+		}
+		fc[i].buf_alloc = READ_ONCE(ev->buf_alloc);
+		fc[i].fwd_cnt = READ_ONCE(ev->fwd_cnt);
+		fc[i].up |= op == VIRT_OP_ACCEPT;
+	}
+	smp_mb();	/* the reads before the slots are given back */
+	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	return 0;
+}
+
+/*
+ * The victim of tests/e2e/cases/flush-kill.sh: a ring of the most entries
+ * the host takes, filled again and again with SENDs of 64 KiB to
+ * FLOOD_CONNS host readers (as much as their credit allows) and CREDIT
+ * updates in every other slot, flushed back to back, so that the vCPU is
+ * inside a flush hypercall when the host kills the VM.  It never returns
+ * while the host keeps reading; a safety stop after @race_limit_s seconds
+ * (a host that never killed us) is a failure.  Once a second it prints its
+ * counts, among them the share of its time spent in flush hypercalls.
+ */
+static int flood_case(void)
+{
+	const u32 n = VIRT_RING_MAX_ENTRIES;
+	struct flood_conn fc[FLOOD_CONNS] = {};
+	unsigned long stop = jiffies + race_limit_s * HZ, next_print = jiffies + HZ;
+	u64 flushes = 0, bytes = 0, in_flush_ns = 0;
+	ktime_t start;
+	void *big;
+	u32 i, accepted = 0;
+	long r;
+	int err;
+
+	big = alloc_pages_exact(virt_ring_bytes(n), GFP_KERNEL | __GFP_ZERO);
+	if (!big)
+		return -ENOMEM;
+	fill_valid(hello);
+	hello->ring_gpa = virt_to_phys(big);
+	hello->ring_entries = n;
+	r = kvm_hypercall2(VIRT_HC_NR, VIRT_HC_HELLO, virt_to_phys(hello));
+	if (r) {
+		pr_err("virtsocket-hostile: flood: hello returned %ld\n", r);
+		free_pages_exact(big, virt_ring_bytes(n));
+		return r < 0 ? r : -EPROTO;
+	}
+	use_ring(big, n);
+	pr_info("virtsocket-hostile: flood: registered as CID %u\n", hello->cid);
+	for (i = 0; i < FLOOD_CONNS; i++)
+		queue(&(struct virt_desc) {
+			.op = VIRT_OP_CONNECT, .conn = 1 + i,
+			.addr = ports(3000 + i, flood_port + i), .buf_alloc = 65536,
+		});
+	publish();
+	err = -ETIMEDOUT;
+	start = ktime_get();
+	while (time_before(jiffies, stop)) {
+		u32 free = n - (tx_prod - READ_ONCE(hdr->tx_cons));
+		ktime_t t0;
+
+		for (i = 0; i < FLOOD_CONNS && free; i++) {
+			while (fc[i].up && free &&
+			       fc[i].sent - fc[i].fwd_cnt + VIRT_MAX_SEND <= fc[i].buf_alloc) {
+				queue(&(struct virt_desc) {
+					.op = VIRT_OP_SEND, .conn = 1 + i, .addr = sink_gpa,
+					.len = VIRT_MAX_SEND, .buf_alloc = 65536,
+				});
+				fc[i].sent += VIRT_MAX_SEND;
+				bytes += VIRT_MAX_SEND;
+				free--;
+			}
+		}
+		for (i = 0; free && accepted == FLOOD_CONNS; i++, free--)
+			queue(&(struct virt_desc) {
+				.op = VIRT_OP_CREDIT, .conn = 1 + i % FLOOD_CONNS,
+				.buf_alloc = 65536,
+			});
+		publish();
+		t0 = ktime_get();
+		r = hc_flush(0);
+		in_flush_ns += ktime_to_ns(ktime_sub(ktime_get(), t0));
+		flushes++;
+		if (r < 0 || (r & ~VIRT_FLUSH_MORE)) {
+			pr_err("virtsocket-hostile: flood: flush returned %ld\n", r);
+			err = r < 0 ? r : -EPROTO;
+			break;
+		}
+		err = flood_events(fc);
+		if (err)
+			break;
+		for (i = 0, accepted = 0; i < FLOOD_CONNS; i++)
+			accepted += fc[i].up;
+		if (time_after(jiffies, next_print)) {
+			u64 all = max_t(s64, ktime_to_ns(ktime_sub(ktime_get(), start)), 1);
+
+			pr_info("virtsocket-hostile: flood: %llu flushes, %llu MiB queued, %llu%% of the time in flushes\n",
+				flushes, bytes >> 20, div64_u64(100 * in_flush_ns, all));
+			next_print = jiffies + HZ;
+		}
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	pr_err("virtsocket-hostile: flood: stopped (%d) after %llu flushes; the host was to kill this VM first\n",
+	       err, flushes);
+	kvm_hypercall1(VIRT_HC_NR, VIRT_HC_BYE);
+	free_pages_exact(big, virt_ring_bytes(n));
+	return err;
+}
+
 /*
  * CONNECTs to the sink past the host's per-VM limit: at most @conn_limit
  * are accepted (fewer if others are open), every later one is refused with
@@ -1730,6 +1877,12 @@ static int __init hostile_init(void)
 		return -ENOMEM;
 	}
 	sink_gpa = virt_to_phys(sink);
+	if (flood_port) {
+		int err = flood_case();
+
+		hostile_free();
+		return err;
+	}
 	handshake_cases();
 	if (ring_cases) {
 		ring_phase();
