@@ -111,8 +111,9 @@ public:
 	// connect(2) as the socket's mode makes it: a blocking socket waits
 	// (connected, or the error); a non-blocking one returns in_progress
 	// (or connected at once: unix may), and the event loop waits for
-	// POLLOUT and calls finish_connect().  One address: for every address
-	// of a tcp name, with a timeout, use connector.
+	// POLLOUT and calls finish_connect().  A signal during a blocking
+	// connect: EINTR, as connect(2) gives it.  One address: for every
+	// address of a tcp name, with a timeout, use connector.
 	result<connect_status, error> connect(const address& peer);
 	result<connect_status> connect(const native_address& peer) noexcept;
 	// The outcome of a connect() that returned in_progress, after waiting
