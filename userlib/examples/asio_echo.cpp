@@ -1,11 +1,12 @@
 // Asynchronous echo with standalone asio over any virtsocket URI, AF_VIRT
-// included: an acceptor echoes every connection, a client sends a message
-// and checks what comes back, all on one io_context thread.  Exit status 0
-// when the echo matches.
+// included: an acceptor echoes every connection; a client sends a message
+// and checks what comes back.  Exit status 0 when the echo matches.
 //
-//   asio_echo [URI]     (default: a unix socket in /tmp)
-//   asio_echo virt:any:5000 ... on a host; the client then connects to
-//   virt:local:5000 (the same machine).
+//   asio_echo [URI]              both in one process, one io_context thread
+//                                (default: a unix socket in /tmp; tcp, vsock
+//                                loopback)
+//   asio_echo --server URI       echo forever, e.g. virt:any:5000 on the host
+//   asio_echo --client URI       one echo, e.g. virt:host:5000 in a guest
 #include <virtsocket/asio.hpp>
 #include <virtsocket/virtsocket.hpp>
 
@@ -58,56 +59,79 @@ void accept_loop(vs::asio_acceptor& acceptor)
 	});
 }
 
-// Where a client reaches a listener bound to `bound`.
-vs::address client_side(vs::address bound)
+bool is_path(const vs::address& a)
 {
-	if (auto v = bound.get_if<vs::virt_address>(); v && v->cid == vs::cid_any)
-		return vs::virt_address{VIRT_CID_LOCAL, v->port};
-	return bound;
+	auto u = a.get_if<vs::unix_address>();
+	return u && !u->path.empty() && u->path[0] != '@';
+}
+
+// Connects to `where`, sends the message, reads the echo; `done` gets the
+// outcome.  Closes the acceptor, if any, at the end (io.run() then returns).
+void echo_client(asio::io_context& io, const vs::address& where, vs::asio_acceptor* acceptor, std::string& reply,
+		 std::error_code& done)
+{
+	auto client = std::make_shared<vs::asio_socket>(io);
+	auto message = std::make_shared<std::string>("hello over " + where.to_string() + " with asio");
+	reply.assign(message->size(), '\0');
+	auto finish = [client, acceptor, &done](std::error_code ec) {
+		done = ec;
+		client->close();
+		if (acceptor)
+			acceptor->close();
+	};
+	client->async_connect(vs::asio_endpoint(where), [=, &reply](std::error_code ec) {
+		if (ec)
+			return finish(ec);
+		asio::async_write(*client, asio::buffer(*message), [=, &reply](std::error_code ec, std::size_t) {
+			if (ec)
+				return finish(ec);
+			asio::async_read(*client, asio::buffer(reply), [=, &reply](std::error_code ec, std::size_t) {
+				if (!ec && reply != *message)
+					ec = std::make_error_code(std::errc::bad_message);
+				finish(ec);
+			});
+		});
+	});
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
-	std::string uri = argc > 1 ? argv[1] : "unix:/tmp/virtsocket-asio-echo-" + std::to_string(getpid());
+	std::string mode = argc > 2 ? argv[1] : "";
+	std::string uri = argc > 2 ? argv[2]
+		: argc > 1 ? argv[1] : "unix:/tmp/virtsocket-asio-echo-" + std::to_string(getpid());
+	if (!mode.empty() && mode != "--server" && mode != "--client") {
+		std::cerr << "usage: asio_echo [URI] | --server URI | --client URI\n";
+		return 2;
+	}
 	try {
 		asio::io_context io;
-		vs::address local(uri);
-		if (auto u = local.get_if<vs::unix_address>(); u && !u->path.empty() && u->path[0] != '@')
-			::unlink(u->path.c_str());
-		vs::asio_acceptor acceptor(io, vs::asio_endpoint(local));
-		// The real port of tcp:...:0 or virt:any:any.
-		auto where = client_side(vs::asio_endpoint(acceptor.local_endpoint()).to_address().value());
-		accept_loop(acceptor);
-
-		const std::string message = "hello over " + where.to_string() + " with asio";
-		std::string reply(message.size(), '\0');
+		vs::address addr(uri);
+		std::string reply;
 		std::error_code result = asio::error::operation_aborted;
-		vs::asio_socket client(io);
-		client.async_connect(vs::asio_endpoint(where), [&](std::error_code ec) {
-			if (ec) {
-				result = ec;
-				return;
+		if (mode == "--client") {
+			echo_client(io, addr, nullptr, reply, result);
+			io.run_for(std::chrono::seconds(10));
+		} else {
+			if (is_path(addr))
+				::unlink(std::get<vs::unix_address>(addr.get()).path.c_str());
+			vs::asio_acceptor acceptor(io, vs::asio_endpoint(addr));
+			// The real port of tcp:...:0 or virt:any:any.
+			auto where = vs::asio_endpoint(acceptor.local_endpoint()).to_address().value();
+			accept_loop(acceptor);
+			if (mode == "--server") {
+				std::cerr << "asio_echo: echoing on " << where.to_string() << '\n';
+				io.run();
+				return 0;
 			}
-			asio::async_write(client, asio::buffer(message), [&](std::error_code ec, std::size_t) {
-				if (ec) {
-					result = ec;
-					return;
-				}
-				asio::async_read(client, asio::buffer(reply), [&](std::error_code ec, std::size_t) {
-					result = ec;
-					client.close();
-					acceptor.close();	// ends accept_loop: io.run() returns
-				});
-			});
-		});
-		io.run_for(std::chrono::seconds(10));
-
-		if (auto u = local.get_if<vs::unix_address>(); u && !u->path.empty() && u->path[0] != '@')
-			::unlink(u->path.c_str());
-		if (result || reply != message) {
-			std::cerr << "asio_echo: got '" << reply << "'" << (result ? ": " + result.message() : "") << '\n';
+			echo_client(io, where, &acceptor, reply, result);
+			io.run_for(std::chrono::seconds(10));
+			if (is_path(addr))
+				::unlink(std::get<vs::unix_address>(addr.get()).path.c_str());
+		}
+		if (result) {
+			std::cerr << "asio_echo: " << uri << ": " << result.message() << '\n';
 			return 1;
 		}
 		std::cout << "asio_echo: " << reply << '\n';

@@ -25,6 +25,14 @@ if [ -f /usr/include/asio.hpp ]; then
 	test -x "$scratch/build/asio_echo" || { echo "asio is installed, but asio_echo was not built"; exit 1; }
 	"$scratch/build/asio_echo" "unix:$scratch/asio_echo.sock"
 	"$scratch/build/asio_echo" "tcp:127.0.0.1:0"
+	# The two sides as separate processes, as across a VM boundary.
+	"$scratch/build/asio_echo" --server "unix:$scratch/asio_server.sock" 2>"$scratch/asio_server.log" &
+	server=$!
+	trap 'kill $server 2>/dev/null || true' EXIT
+	i=0
+	while [ ! -S "$scratch/asio_server.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	"$scratch/build/asio_echo" --client "unix:$scratch/asio_server.sock"
+	kill $server
 fi
 
 # The application header is installed and compiles alone in C.
