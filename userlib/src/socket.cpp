@@ -582,8 +582,10 @@ result<socket, error> connect_one(transport kind, const native_address& n,
 			return error(st.error());
 	}
 	// connect_by() leaves it non-blocking, a plain connect() blocking.
-	if (auto r = s->set_nonblocking(nonblocking); !r)
-		return error(r.error());
+	if (deadline || nonblocking) {
+		if (auto r = s->set_nonblocking(nonblocking); !r)
+			return error(r.error());
+	}
 	return s;
 }
 
