@@ -12,6 +12,8 @@ packages=(
 	# user space: C++20 library, tests, benchmarks
 	cmake g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
 	nlohmann-json3-dev libcli11-dev clang-14 libclang-rt-14-dev valgrind
+	# optional: <virtsocket/asio.hpp>'s example and test (standalone asio)
+	libasio-dev
 	# comparison transports and tools used by tests
 	socat python3 iproute2
 	# benchmark plots

@@ -359,6 +359,11 @@ result<std::vector<native_address>, error> address::resolve() const
 
 result<address, error> address::from_native(const sockaddr* sa, socklen_t len)
 {
+	return from_native(sa, len, transport::unix_domain);
+}
+
+result<address, error> address::from_native(const sockaddr* sa, socklen_t len, transport kind)
+{
 	if (len < static_cast<socklen_t>(sizeof(sa_family_t)))
 		return error(std::make_error_code(std::errc::invalid_argument), "truncated socket address");
 	sockaddr_storage ss{};
@@ -393,6 +398,12 @@ result<address, error> address::from_native(const sockaddr* sa, socklen_t len)
 		return address(vsock_address{svm.svm_cid, svm.svm_port});
 	}
 	default: {
+		// The family numbers above are fixed; AF_VIRT's is whatever is
+		// left, for a socket known to be one.
+		if (kind == transport::virt && len >= static_cast<socklen_t>(sizeof(sockaddr_virt))) {
+			const auto& sv = reinterpret_cast<const sockaddr_virt&>(ss);
+			return address(virt_address{sv.svirt_cid, sv.svirt_port});
+		}
 		auto family = virt_family();
 		if (family && ss.ss_family == *family) {
 			const auto& sv = reinterpret_cast<const sockaddr_virt&>(ss);

@@ -4,10 +4,12 @@
 #include <virtsocket/virt.h>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <linux/time_types.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -65,9 +67,9 @@ int fixed_family(transport kind) noexcept
 }
 
 // A socket of the right family for a native address.
-result<socket, error> open_for(transport kind, const native_address& n)
+result<socket, error> open_for(transport kind, const native_address& n, int flags = 0)
 {
-	int fd = ::socket(n.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = ::socket(n.family(), SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0) {
 		auto ec = last_error();
 		if (kind == transport::virt)
@@ -119,8 +121,11 @@ socket::~socket()
 	(void)close();
 }
 
-result<socket, error> socket::create(transport kind)
+result<socket, error> socket::create(transport kind, int flags)
 {
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return error(std::make_error_code(std::errc::invalid_argument),
+			     "socket flags " + std::to_string(flags) + ": only SOCK_NONBLOCK and SOCK_CLOEXEC");
 	int family;
 	if (kind == transport::virt) {
 		auto f = virt_family();
@@ -132,7 +137,7 @@ result<socket, error> socket::create(transport kind)
 	}
 	native_address n;
 	n.storage.ss_family = static_cast<sa_family_t>(family);
-	return open_for(kind, n);
+	return open_for(kind, n, flags);
 }
 
 result<void> socket::close() noexcept
@@ -151,7 +156,7 @@ result<address, error> socket::local_address() const
 	socklen_t len = sizeof(ss);
 	if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
 		return with_context(last_error(), "getsockname");
-	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len, kind_);
 }
 
 result<address, error> socket::peer_address() const
@@ -160,7 +165,83 @@ result<address, error> socket::peer_address() const
 	socklen_t len = sizeof(ss);
 	if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
 		return with_context(last_error(), "getpeername");
-	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+	return address::from_native(reinterpret_cast<sockaddr*>(&ss), len, kind_);
+}
+
+result<void, error> socket::bind(const address& local)
+{
+	auto n = local.to_native();
+	if (!n)
+		return n.error();
+	if (auto r = bind(*n); !r)
+		return with_context(r.error(), "bind " + local.to_string());
+	return {};
+}
+
+result<void> socket::bind(const native_address& local) noexcept
+{
+	if (::bind(fd_, local.get(), local.length) < 0)
+		return last_error();
+	return {};
+}
+
+result<connect_status, error> socket::connect(const address& peer)
+{
+	auto n = peer.to_native();
+	if (!n)
+		return n.error();
+	auto r = connect(*n);
+	if (!r)
+		return with_context(r.error(), "connect to " + peer.to_string());
+	return *r;
+}
+
+result<connect_status> socket::connect(const native_address& peer) noexcept
+{
+	if (::connect(fd_, peer.get(), peer.length) == 0)
+		return connect_status::connected;
+	if (errno == EINPROGRESS)
+		return connect_status::in_progress;
+	return last_error();
+}
+
+result<void> socket::finish_connect(std::optional<milliseconds> timeout) noexcept
+{
+	auto ready = poll(POLLOUT, timeout);
+	if (!ready)
+		return ready.error();
+	if (*ready == 0)
+		return std::make_error_code(std::errc::operation_in_progress);
+	auto err = pending_error();
+	if (!err)
+		return err.error();
+	if (*err)
+		return *err;
+	return {};
+}
+
+result<std::error_code> socket::pending_error() noexcept
+{
+	auto v = get_option(SOL_SOCKET, SO_ERROR);
+	if (!v)
+		return result<std::error_code>(unexpect, v.error());
+	return result<std::error_code>(std::in_place, *v ? errno_code(*v) : std::error_code());
+}
+
+result<std::size_t> socket::available() const noexcept
+{
+	int n = 0;
+	if (::ioctl(fd_, SIOCINQ, &n) < 0)
+		return last_error();
+	return static_cast<std::size_t>(n);
+}
+
+result<std::size_t> socket::send_queue_bytes() const noexcept
+{
+	int n = 0;
+	if (::ioctl(fd_, SIOCOUTQ, &n) < 0)
+		return last_error();
+	return static_cast<std::size_t>(n);
 }
 
 result<void> socket::set_nonblocking(bool on) noexcept
@@ -180,22 +261,6 @@ result<bool> socket::is_nonblocking() const noexcept
 	if (flags < 0)
 		return last_error();
 	return (flags & O_NONBLOCK) != 0;
-}
-
-result<void> socket::set_option(int level, int name, int value) noexcept
-{
-	if (::setsockopt(fd_, level, name, &value, sizeof(value)) < 0)
-		return last_error();
-	return {};
-}
-
-result<int> socket::get_option(int level, int name) const noexcept
-{
-	int value = 0;
-	socklen_t len = sizeof(value);
-	if (::getsockopt(fd_, level, name, &value, &len) < 0)
-		return last_error();
-	return value;
 }
 
 result<void> socket::set_send_buffer_size(int bytes) noexcept
@@ -228,43 +293,39 @@ result<int> socket::recv_lowat() const noexcept
 	return get_option(SOL_SOCKET, SO_RCVLOWAT);
 }
 
-static result<void> set_timeout(int fd, int name, std::chrono::microseconds t) noexcept
+static result<void> set_timeout(socket& s, int name, std::chrono::microseconds t) noexcept
 {
 	if (t.count() < 0)
 		return std::make_error_code(std::errc::invalid_argument);
-	timeval tv = to_timeval(t);
-	if (::setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) < 0)
-		return last_error();
-	return {};
+	return s.set_option<timeval>(SOL_SOCKET, name, to_timeval(t));
 }
 
-static result<std::chrono::microseconds> get_timeout(int fd, int name) noexcept
+static result<std::chrono::microseconds> get_timeout(const socket& s, int name) noexcept
 {
-	timeval tv{};
-	socklen_t len = sizeof(tv);
-	if (::getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
-		return last_error();
-	return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+	return s.get_option<timeval>(SOL_SOCKET, name).transform([](const timeval& tv) {
+		return std::chrono::microseconds(std::chrono::seconds(tv.tv_sec) +
+						 std::chrono::microseconds(tv.tv_usec));
+	});
 }
 
 result<void> socket::set_recv_timeout(std::chrono::microseconds t) noexcept
 {
-	return set_timeout(fd_, SO_RCVTIMEO, t);
+	return set_timeout(*this, SO_RCVTIMEO, t);
 }
 
 result<std::chrono::microseconds> socket::recv_timeout() const noexcept
 {
-	return get_timeout(fd_, SO_RCVTIMEO);
+	return get_timeout(*this, SO_RCVTIMEO);
 }
 
 result<void> socket::set_send_timeout(std::chrono::microseconds t) noexcept
 {
-	return set_timeout(fd_, SO_SNDTIMEO, t);
+	return set_timeout(*this, SO_SNDTIMEO, t);
 }
 
 result<std::chrono::microseconds> socket::send_timeout() const noexcept
 {
-	return get_timeout(fd_, SO_SNDTIMEO);
+	return get_timeout(*this, SO_SNDTIMEO);
 }
 
 result<void> socket::set_reuse_address(bool on) noexcept
@@ -399,29 +460,31 @@ result<std::size_t> stream_socket::recv(std::span<std::byte> buf, int flags) noe
 	}
 }
 
-result<void> stream_socket::send_all(std::span<const std::byte> buf) noexcept
+result<void, transfer_error> stream_socket::send_all(std::span<const std::byte> buf) noexcept
 {
-	while (!buf.empty()) {
-		auto n = send(buf);
+	std::size_t done = 0;
+	while (done < buf.size()) {
+		auto n = send(buf.subspan(done));
 		if (!n)
-			return n.error();
-		buf = buf.subspan(*n);
+			return transfer_error(n.error(), done);
+		done += *n;
 	}
 	return {};
 }
 
-result<void> stream_socket::recv_exact(std::span<std::byte> buf) noexcept
+result<void, transfer_error> stream_socket::recv_exact(std::span<std::byte> buf) noexcept
 {
 	// MSG_WAITALL in slices: AF_VSOCK refuses (ENOMEM) a wait for more than
 	// its receive buffer (256 KiB by default).
 	constexpr std::size_t slice = 64 * 1024;
-	while (!buf.empty()) {
-		auto n = recv(buf.first(std::min(buf.size(), slice)), MSG_WAITALL);
+	std::size_t done = 0;
+	while (done < buf.size()) {
+		auto n = recv(buf.subspan(done, std::min(buf.size() - done, slice)), MSG_WAITALL);
 		if (!n)
-			return n.error();
+			return transfer_error(n.error(), done);
 		if (*n == 0)
-			return errc::unexpected_eof;
-		buf = buf.subspan(*n);
+			return transfer_error(errc::unexpected_eof, done);
+		done += *n;
 	}
 	return {};
 }
@@ -465,14 +528,14 @@ result<void> stream_socket::shutdown(int how) noexcept
 
 namespace {
 
-// connect() bounded by a deadline: non-blocking connect, then poll.
+// connect() bounded by a deadline: non-blocking connect, then poll.  The
+// socket's mode afterwards is the caller's to set.
 result<void> connect_by(socket& s, const native_address& n, steady_clock::time_point deadline)
 {
 	if (auto r = s.set_nonblocking(true); !r)
 		return r;
-	int rc = ::connect(s.handle(), n.get(), n.length);
-	int err = rc < 0 ? errno : 0;
-	if (err == EAGAIN && n.family() == AF_UNIX) {
+	auto st = s.connect(n);
+	if (!st && st.error() == std::errc::resource_unavailable_try_again && n.family() == AF_UNIX) {
 		// A full unix backlog makes non-blocking connect() fail at once
 		// instead of pending; a blocking connect() honours SO_SNDTIMEO.
 		if (auto r = s.set_nonblocking(false); !r)
@@ -482,33 +545,28 @@ result<void> connect_by(socket& s, const native_address& n, steady_clock::time_p
 			return std::make_error_code(std::errc::timed_out);
 		if (auto r = s.set_send_timeout(left); !r)
 			return r;
-		rc = ::connect(s.handle(), n.get(), n.length);
-		err = rc < 0 ? errno : 0;
+		st = s.connect(n);
 		(void)s.set_send_timeout(std::chrono::microseconds(0));
-		if (err == EAGAIN || err == EINPROGRESS)
+		if (!st && st.error() != std::errc::resource_unavailable_try_again)
+			return st.error();
+		if (!st || *st == connect_status::in_progress)
 			return std::make_error_code(std::errc::timed_out);
-		return err ? errno_code(err) : result<void>();
+		return {};
 	}
-	if (err == EINPROGRESS || err == EINTR) {
-		auto ready = poll_one(s.handle(), POLLOUT,
-				      std::chrono::ceil<milliseconds>(deadline - steady_clock::now()));
-		if (!ready)
-			return ready.error();
-		if (*ready == 0)
-			return std::make_error_code(std::errc::timed_out);
-		auto so_error = s.get_option(SOL_SOCKET, SO_ERROR);
-		if (!so_error)
-			return so_error.error();
-		err = *so_error;
-	}
-	if (err)
-		return errno_code(err);
-	return s.set_nonblocking(false);
+	// EINTR: the connect goes on in the background, as EINPROGRESS.
+	if (!st && st.error() != std::errc::interrupted)
+		return st.error();
+	if (st && *st == connect_status::connected)
+		return {};
+	auto r = s.finish_connect(std::chrono::ceil<milliseconds>(deadline - steady_clock::now()));
+	if (!r && r.error() == std::errc::operation_in_progress)
+		return std::make_error_code(std::errc::timed_out);
+	return r;
 }
 
-// One candidate address: a socket of its family, connected.
+// One candidate address: a socket of its family, connected, in the mode asked.
 result<socket, error> connect_one(transport kind, const native_address& n,
-				  std::optional<steady_clock::time_point> deadline)
+				  std::optional<steady_clock::time_point> deadline, bool nonblocking)
 {
 	auto s = open_for(kind, n);
 	if (!s)
@@ -516,14 +574,18 @@ result<socket, error> connect_one(transport kind, const native_address& n,
 	if (deadline) {
 		if (auto r = connect_by(*s, n, *deadline); !r)
 			return error(r.error());
-		return s;
+	} else {
+		auto st = s->connect(n);
+		while (!st && st.error() == std::errc::interrupted)
+			st = s->connect(n);
+		if (!st)
+			return error(st.error());
 	}
-	int rc;
-	do
-		rc = ::connect(s->handle(), n.get(), n.length);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return error(last_error());
+	// connect_by() leaves it non-blocking, a plain connect() blocking.
+	if (deadline || nonblocking) {
+		if (auto r = s->set_nonblocking(nonblocking); !r)
+			return error(r.error());
+	}
 	return s;
 }
 
@@ -549,7 +611,7 @@ result<stream_socket, error> connector::connect(const address& peer) const
 			last = error(std::make_error_code(std::errc::timed_out));
 			break;
 		}
-		auto s = connect_one(peer.kind(), n, deadline);
+		auto s = connect_one(peer.kind(), n, deadline, nonblocking_);
 		if (s)
 			return stream_socket(std::move(*s));
 		last = std::move(s).error();
@@ -621,8 +683,8 @@ result<listener, error> listener::listen(const address& local, int backlog)
 		if (auto r = s->set_reuse_address(); !r)
 			return with_context(r.error(), "SO_REUSEADDR");
 	}
-	if (::bind(s->handle(), n->get(), n->length) < 0)
-		return with_context(last_error(), "bind " + local.to_string());
+	if (auto r = s->bind(*n); !r)
+		return with_context(r.error(), "bind " + local.to_string());
 	listener l;
 	l.sock_ = std::move(*s);
 	if (auto u = local.get_if<unix_address>(); u && !u->path.empty() && u->path.front() != '@')
@@ -632,10 +694,17 @@ result<listener, error> listener::listen(const address& local, int backlog)
 	return l;
 }
 
-result<stream_socket> listener::accept() noexcept
+static bool valid_accept_flags(int flags) noexcept
 {
+	return (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == 0;
+}
+
+result<stream_socket> listener::accept(int flags) noexcept
+{
+	if (!valid_accept_flags(flags))
+		return std::make_error_code(std::errc::invalid_argument);
 	for (;;) {
-		int fd = ::accept4(sock_.handle(), nullptr, nullptr, SOCK_CLOEXEC);
+		int fd = ::accept4(sock_.handle(), nullptr, nullptr, SOCK_CLOEXEC | flags);
 		if (fd >= 0)
 			return stream_socket(fd, sock_.kind());
 		if (errno != EINTR)
@@ -643,14 +712,36 @@ result<stream_socket> listener::accept() noexcept
 	}
 }
 
-result<stream_socket> listener::accept(milliseconds timeout) noexcept
+result<stream_socket> listener::accept(address& peer, int flags)
+{
+	if (!valid_accept_flags(flags))
+		return std::make_error_code(std::errc::invalid_argument);
+	for (;;) {
+		sockaddr_storage ss{};
+		socklen_t len = sizeof(ss);
+		int fd = ::accept4(sock_.handle(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC | flags);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			return last_error();
+		}
+		stream_socket s(fd, sock_.kind());
+		auto a = address::from_native(reinterpret_cast<sockaddr*>(&ss), len, sock_.kind());
+		if (!a)
+			return a.error().code;	// the connection is dropped: no address to give
+		peer = std::move(*a);
+		return s;
+	}
+}
+
+result<stream_socket> listener::accept(milliseconds timeout, int flags) noexcept
 {
 	auto ready = poll(POLLIN, timeout);
 	if (!ready)
 		return ready.error();
 	if (*ready == 0)
 		return std::make_error_code(std::errc::timed_out);
-	return accept();
+	return accept(flags);
 }
 
 } // namespace virtsocket

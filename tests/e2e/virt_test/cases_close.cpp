@@ -17,17 +17,10 @@ using vs::transport;
 // Waits (epoll) until the peer's close or shutdown is visible.
 void wait_remote_close(vs::stream_socket& s, std::chrono::milliseconds t = 5s)
 {
-	int ep = ::epoll_create1(EPOLL_CLOEXEC);
-	check(ep >= 0, "epoll_create1: ", errno_name(errno));
-	epoll_event ev{};
-	ev.events = EPOLLRDHUP | EPOLLHUP;
-	ev.data.fd = s.handle();
-	int rc = ::epoll_ctl(ep, EPOLL_CTL_ADD, s.handle(), &ev);
-	int n = rc == 0 ? ::epoll_wait(ep, &ev, 1, static_cast<int>(t.count())) : -1;
-	int err = errno;
-	::close(ep);
-	check(n >= 0, "epoll: ", errno_name(err));
-	check(n == 1, "the peer's close/shutdown not seen (EPOLLRDHUP/EPOLLHUP) within ", t.count(), " ms");
+	epoll_fd ep;
+	ep.add(s.handle(), EPOLLRDHUP | EPOLLHUP);
+	auto ev = ep.wait(t);
+	check(ev != 0, "the peer's close/shutdown not seen (EPOLLRDHUP/EPOLLHUP) within ", t.count(), " ms");
 }
 
 // Sends 1 byte with MSG_NOSIGNAL until it fails (the peer's shutdown may
@@ -78,14 +71,15 @@ void shutdown_client(context& c)
 	recv_exact(s2, in, "recv from a peer that shut down reading");
 	check(in == bytes(10, 3), "data from a peer that shut down reading differs");
 
-	auto u = must(vs::socket::create(c.kind()), "socket");
-	int rc = ::shutdown(u.handle(), SHUT_RDWR);
-	if (c.is(transport::unix_domain))
-		check(rc == 0, "unix: shutdown on an unconnected socket: ", errno_name(errno), " (Linux returns 0)");
-	else
-		expect_raw_errno(rc, errno, {ENOTCONN}, "shutdown on an unconnected socket");
-	rc = ::shutdown(s2.handle(), 42);
-	expect_raw_errno(rc, errno, {EINVAL}, "shutdown(fd, 42)");
+	vs::stream_socket u(must(vs::socket::create(c.kind()), "socket"));
+	auto r = u.shutdown(SHUT_RDWR);
+	if (c.is(transport::unix_domain)) {
+		if (!r)
+			fail(str("unix: shutdown on an unconnected socket: ", describe(r.error()), " (Linux returns 0)"));
+	} else {
+		expect_errno(r, {ENOTCONN}, "shutdown on an unconnected socket");
+	}
+	expect_errno(s2.shutdown(42), {EINVAL}, "shutdown(fd, 42)");
 	c.ctl.writeln("DONE");
 }
 
@@ -198,9 +192,7 @@ void reset_client(context& c)
 	c.ctl.writeln("CLOSED");
 
 	auto b = connect_one(c);
-	linger l{1, 0};
-	check(::setsockopt(b.handle(), SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0, "SO_LINGER {1, 0}: ",
-	      errno_name(errno));
+	must(b.set_option<linger>(SOL_SOCKET, SO_LINGER, {1, 0}), "SO_LINGER {1, 0}");
 	b.close().value();
 	c.ctl.writeln("CLOSED");
 

@@ -26,13 +26,23 @@ vs::socket new_socket(context& c)
 	return must(vs::socket::create(c.kind()), "socket");
 }
 
-// connect() on a non-blocking socket: 0 or the errno.
+// connect() on a non-blocking socket: 0, EINPROGRESS or the errno.
 int start_connect(vs::socket& s, const vs::address& a)
 {
 	auto n = native(a);
 	must(s.set_nonblocking(true), "O_NONBLOCK");
-	int rc = ::connect(s.handle(), n.get(), n.length);
-	return rc == 0 ? 0 : errno;
+	auto r = s.connect(n);
+	if (!r)
+		return r.error().value();
+	return *r == vs::connect_status::in_progress ? EINPROGRESS : 0;
+}
+
+// A started connect once the socket is writable (poll POLLOUT up to t, then
+// SO_ERROR): 0, its errno, or EINPROGRESS when poll saw nothing in time.
+int connect_outcome(vs::socket& s, std::chrono::milliseconds t)
+{
+	auto r = s.finish_connect(t);
+	return r ? 0 : r.error().value();
 }
 
 // ---- 1. connection refused ----------------------------------------------------
@@ -62,9 +72,8 @@ void refused_client(context& c)
 	auto s = new_socket(c);
 	int err = start_connect(s, c.at(2));
 	if (err == EINPROGRESS) {
-		auto ev = must(s.poll(POLLOUT, 5s), "poll for the refused connect");
-		check(ev != 0, "non-blocking connect to nothing: no POLLOUT/POLLERR within 5 s");
-		err = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
+		err = connect_outcome(s, 5s);
+		check(err != EINPROGRESS, "non-blocking connect to nothing: no POLLOUT/POLLERR within 5 s");
 	}
 	expect_code(vs::errno_code(err), refused(c, false), "non-blocking connect to a port with no socket");
 
@@ -80,9 +89,7 @@ void refused_server(context& c)
 	auto a = c.at(1);
 	if (auto u = a.get_if<vs::unix_address>())
 		::unlink(u->path.c_str());
-	auto n = native(a);
-	check(::bind(s.handle(), n.get(), n.length) == 0, "bind ", a.to_string(), ": ",
-	      errno_name(errno));
+	must(s.bind(a), str("bind ", a.to_string()));
 	c.ctl.writeln("BOUND");
 	c.ctl.expectln("DONE");
 	if (auto u = a.get_if<vs::unix_address>())
@@ -167,15 +174,20 @@ void bad_address_checks(context& c)
 
 	for (int op = 0; op < 2; ++op) {
 		const char* name = op == 0 ? "bind" : "connect";
-		auto call = [&](const vs::native_address& n, socklen_t len) {
+		// The sockaddr and length exactly as given (blocking connect).
+		auto call = [&](vs::native_address n, socklen_t len) -> vs::result<void> {
+			n.length = len;
 			auto s = new_socket(c);
-			int rc = op == 0 ? ::bind(s.handle(), n.get(), len) : ::connect(s.handle(), n.get(), len);
-			return std::pair{rc, errno};
+			if (op == 0)
+				return s.bind(n);
+			auto r = s.connect(n);
+			if (!r)
+				return r.error();
+			check(*r == vs::connect_status::connected, name, ": EINPROGRESS on a blocking socket");
+			return {};
 		};
-		auto [rc1, e1] = call(wrong, good.length);
-		expect_raw_errno(rc1, e1, wrong_family, str(name, " with sa_family ", other));
-		auto [rc2, e2] = call(good, short_len);
-		expect_raw_errno(rc2, e2, {EINVAL}, str(name, " with addrlen ", short_len));
+		expect_errno(call(wrong, good.length), wrong_family, str(name, " with sa_family ", other));
+		expect_errno(call(good, short_len), {EINVAL}, str(name, " with addrlen ", short_len));
 	}
 
 	if (c.is(transport::virt) || c.is(transport::vsock)) {
@@ -187,8 +199,7 @@ void bad_address_checks(context& c)
 			reinterpret_cast<sockaddr_vm*>(&far.storage)->svm_cid = 0x7ffffff0U;
 		}
 		auto s = new_socket(c);
-		int rc = ::bind(s.handle(), far.get(), far.length);
-		expect_raw_errno(rc, errno, {EADDRNOTAVAIL}, "bind to a CID that is not local");
+		expect_errno(s.bind(far), {EADDRNOTAVAIL}, "bind to a CID that is not local");
 		// Unknown flag bits.
 		auto flagged = good;
 		if (c.is(transport::virt))
@@ -196,8 +207,7 @@ void bad_address_checks(context& c)
 		else
 			reinterpret_cast<sockaddr_vm*>(&flagged.storage)->svm_flags = 0x80;
 		auto s2 = new_socket(c);
-		rc = ::bind(s2.handle(), flagged.get(), flagged.length);
-		expect_raw_errno(rc, errno, {EINVAL}, "bind with unknown address flags 0x80");
+		expect_errno(s2.bind(flagged), {EINVAL}, "bind with unknown address flags 0x80");
 	}
 }
 
@@ -227,8 +237,8 @@ void privileged_port_check(context& c)
 		// Leaving uid 0 drops every capability.
 		if (::geteuid() == 0 && ::setresuid(65534, 65534, 65534) != 0)
 			::_exit(3);
-		int rc = ::bind(s.handle(), n.get(), n.length);
-		::_exit(rc == 0 ? 1 : errno == EACCES ? 0 : 2);
+		auto r = s.bind(n);
+		::_exit(r ? 1 : r.error() == std::errc::permission_denied ? 0 : 2);
 	}
 	int status = 0;
 	check(::waitpid(pid, &status, 0) == pid, "waitpid: ", errno_name(errno));
@@ -256,22 +266,17 @@ void bind_server(context& c)
 	expect_errno(again, {EADDRINUSE}, "listen on a port that has a listener");
 	{
 		auto s = new_socket(c);
-		auto n = native(c.at(2));
-		int rc = ::bind(s.handle(), n.get(), n.length);
-		expect_raw_errno(rc, errno, {EADDRINUSE}, "bind to a port that has a listener");
+		expect_errno(s.bind(native(c.at(2))), {EADDRINUSE}, "bind to a port that has a listener");
 	}
 	// A bound socket again.
 	{
 		auto s = new_socket(c);
-		auto n1 = native(ephemeral(c));
-		check(::bind(s.handle(), n1.get(), n1.length) == 0, "bind port any: ", errno_name(errno));
+		must(s.bind(native(ephemeral(c))), "bind port any");
 		// A named address (unix: binding the autobind form again is a no-op).
 		auto a4 = c.at(4);
 		if (auto u = a4.get_if<vs::unix_address>())
 			::unlink(u->path.c_str());
-		auto n2 = native(a4);
-		int rc = ::bind(s.handle(), n2.get(), n2.length);
-		expect_raw_errno(rc, errno, {EINVAL}, "bind of an already bound socket");
+		expect_errno(s.bind(native(a4)), {EINVAL}, "bind of an already bound socket");
 	}
 	in_use = vs::listener();
 	bad_address_checks(c);
@@ -297,10 +302,7 @@ void bind_client(context& c)
 void check_unconnected_peer(context& c)
 {
 	auto s = new_socket(c);
-	sockaddr_storage ss{};
-	socklen_t len = sizeof(ss);
-	int rc = ::getpeername(s.handle(), reinterpret_cast<sockaddr*>(&ss), &len);
-	expect_raw_errno(rc, errno, {ENOTCONN}, "getpeername on an unconnected socket");
+	expect_errno(s.peer_address(), {ENOTCONN}, "getpeername on an unconnected socket");
 }
 
 void check_own_cid(context& c, const vs::address& local, const vs::address& peer, const char* what)
@@ -340,10 +342,7 @@ void names_server(context& c)
 	auto name = must(l.local_address(), "getsockname of the listener");
 	check(name == c.opt.addr, "listener's getsockname ", name.to_string(), ", bound to ",
 	      c.opt.addr.to_string());
-	sockaddr_storage ss{};
-	socklen_t len = sizeof(ss);
-	int rc = ::getpeername(l.handle(), reinterpret_cast<sockaddr*>(&ss), &len);
-	expect_raw_errno(rc, errno, {ENOTCONN}, "getpeername on a listener");
+	expect_errno(l.peer_address(), {ENOTCONN}, "getpeername on a listener");
 	c.ctl.writeln("LISTENING");
 	auto s = accept_within(l, 10s, "accept");
 	names_exchange(c, s);
@@ -384,11 +383,8 @@ void backlog_client(context& c)
 	for (int i = 0; i < backlog_tries; ++i) {
 		auto s = new_socket(c);
 		int err = start_connect(s, a);
-		if (err == EINPROGRESS) {
-			auto ev = must(s.poll(POLLOUT, 700ms), "poll connect");
-			if (ev)
-				err = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
-		}
+		if (err == EINPROGRESS)
+			err = connect_outcome(s, 700ms);	// EINPROGRESS still: pending
 		state[static_cast<std::size_t>(i)] = err;
 		if (err == 0)
 			++established;
@@ -400,11 +396,8 @@ void backlog_client(context& c)
 	// Pending ones must still be pending: nobody has accepted.
 	for (int i = 0; i < backlog_tries; ++i)
 		if (state[static_cast<std::size_t>(i)] == EINPROGRESS) {
-			auto ev = must(socks[static_cast<std::size_t>(i)].poll(POLLOUT, 0ms), "poll");
-			if (ev) {
-				int err = must(socks[static_cast<std::size_t>(i)].get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
-				check(err != 0, "connect ", i + 1, " completed while the backlog was full and nobody accepted");
-			}
+			int err = connect_outcome(socks[static_cast<std::size_t>(i)], 0ms);
+			check(err != 0, "connect ", i + 1, " completed while the backlog was full and nobody accepted");
 		}
 	check(established >= backlog && established <= backlog + 1, established, " of ", backlog_tries,
 	      " connects completed with backlog ", backlog, " and nobody accepting (want ", backlog, " or ",
@@ -418,9 +411,8 @@ void backlog_client(context& c)
 		auto& s = socks[static_cast<std::size_t>(i)];
 		int st = state[static_cast<std::size_t>(i)];
 		if (st == EINPROGRESS) {
-			auto ev = must(s.poll(POLLOUT, 15s), "poll pending connect");
-			check(ev != 0, "connect ", i + 1, " still pending 15 s after the queue was accepted");
-			int err = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
+			int err = connect_outcome(s, 15s);
+			check(err != EINPROGRESS, "connect ", i + 1, " still pending 15 s after the queue was accepted");
 			if (err == 0)
 				continue;
 			// A pending connect may still have been refused by then; retry it.
@@ -523,15 +515,15 @@ void connect_modes_client(context& c)
 		expect_code(vs::errno_code(err), {EINPROGRESS}, "non-blocking connect");
 	auto ev = must(s.poll(POLLOUT, 10s), "poll for the connect");
 	check(ev & POLLOUT, "non-blocking connect: no POLLOUT within 10 s (revents ", ev, ")");
-	int so_error = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
-	check(so_error == 0, "SO_ERROR after connecting: ", errno_name(so_error));
+	auto so_error = must(s.pending_error(), "SO_ERROR");
+	check(!so_error, "SO_ERROR after connecting: ", describe(so_error));
 	auto n = native(c.opt.addr);
-	int rc = ::connect(s.handle(), n.get(), n.length);
+	auto again = s.connect(n);
 	// TCP: the first connect() after a non-blocking one completed returns 0
 	// (it finishes the socket-level state change); the next one EISCONN.
-	if (c.is(transport::tcp) && rc == 0)
-		rc = ::connect(s.handle(), n.get(), n.length);
-	expect_raw_errno(rc, errno, {EISCONN}, "connect on a connected socket");
+	if (c.is(transport::tcp) && again && *again == vs::connect_status::connected)
+		again = s.connect(n);
+	expect_errno(again, {EISCONN}, "connect on a connected socket");
 	must(s.set_nonblocking(false), "blocking");
 	vs::stream_socket s2(std::move(s));
 	send_byte(s2, 3);
@@ -549,29 +541,28 @@ void connect_modes_client(context& c)
 void shutdown_connecting_client(context& c)
 {
 	c.ctl.expectln("LISTENING");
-	auto s = new_socket(c);
+	vs::stream_socket s(new_socket(c));
 	int err = start_connect(s, c.opt.addr);
 	expect_code(vs::errno_code(err), {0, EINPROGRESS}, "non-blocking connect");
-	int rc = ::shutdown(s.handle(), SHUT_RDWR);
-	check(rc == 0, "shutdown during connect: ", errno_name(errno));
+	must(s.shutdown(SHUT_RDWR), "shutdown during connect");
 	auto ev = must(s.poll(POLLOUT, 10s), "poll after shutdown during connect");
 	check(ev & (POLLOUT | POLLERR | POLLHUP), "no poll event within 10 s of shutdown during connect");
-	int so_error = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
-	expect_code(vs::errno_code(so_error), {0, ECONNRESET}, "SO_ERROR after shutdown during connect");
+	auto so_error = must(s.pending_error(), "SO_ERROR");
+	expect_code(so_error, {0, ECONNRESET}, "SO_ERROR after shutdown during connect");
 	// Which it was, the socket says by connecting again: a dropped connect
 	// may connect again, one that had connected gets EISCONN.  (Not
 	// getpeername: a TCP socket that connected, was shut and saw the
 	// peer's FIN is in CLOSE and answers ENOTCONN there too.)
 	must(s.set_nonblocking(false), "blocking");
-	auto n = native(c.opt.addr);
-	rc = ::connect(s.handle(), n.get(), n.length);
-	if (rc == 0) {
+	auto again = s.connect(native(c.opt.addr));
+	if (again) {
+		check(*again == vs::connect_status::connected,
+		      "connect again after shutdown during connect: EINPROGRESS on a blocking socket");
 		c.note("connect dropped by shutdown");
-		vs::stream_socket again(std::move(s));
-		send_byte(again, 8);
-		check(recv_byte(again) == 8, "wrong byte on the socket connected again");
+		send_byte(s, 8);
+		check(recv_byte(s) == 8, "wrong byte on the socket connected again");
 	} else {
-		check(errno == EISCONN, "connect again after shutdown during connect: ", errno_name(errno));
+		expect_code(again.error(), {EISCONN}, "connect again after shutdown during connect");
 		c.note("connected before shutdown");
 	}
 	auto s2 = must(vs::connector(10s).connect(c.opt.addr), "connect after a shutdown during connect");

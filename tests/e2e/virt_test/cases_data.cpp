@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -422,10 +423,8 @@ void tiny_sends_server(context& c)
 	std::uint64_t n = 0;
 	if (c.is(transport::virt)) {
 		c.ctl.expectln("SENT");
-		std::uint32_t mem[SK_MEMINFO_VARS] = {};
-		socklen_t len = sizeof(mem);
-		check(::getsockopt(s.handle(), SOL_SOCKET, SO_MEMINFO, mem, &len) == 0,
-		      "SO_MEMINFO: ", errno_name(errno));
+		auto mem = must(s.get_option<std::array<std::uint32_t, SK_MEMINFO_VARS>>(SOL_SOCKET, SO_MEMINFO),
+				"SO_MEMINFO");
 		std::uint64_t bound = 4 * tiny_sends + (64u << 10);
 		// The guest's own memory is its business: the bound is the host's.
 		auto role = virt_role();

@@ -3,13 +3,10 @@
 // SO_SNDBUF/SO_RCVBUF, AF_VSOCK's SO_VM_SOCKETS_*, SIOCINQ/SIOCOUTQ.
 #include "harness.hpp"
 
-#include <linux/sockios.h>
 #include <linux/time_types.h>
 #include <linux/vm_sockets.h>
-#include <sys/ioctl.h>
 
 #include <cerrno>
-#include <cstring>
 #include <thread>
 
 namespace vt {
@@ -730,22 +727,31 @@ void vm_options_server(context& c)
 
 constexpr int queue_bytes = 8192;
 
-// The ioctl's count, or -1 when the socket has no such ioctl (vsock).
-int queued(context& c, vs::stream_socket& s, unsigned long req, const char* name)
+// The ioctls: SIOCINQ (available()) and SIOCOUTQ (send_queue_bytes()).
+enum class queue { in, out };
+
+const char* queue_name(queue q)
 {
-	int n = 0;
-	if (::ioctl(s.handle(), req, &n) == 0)
-		return n;
-	check(errno == ENOTTY && c.is(transport::vsock), name, ": ", std::strerror(errno));
+	return q == queue::in ? "SIOCINQ" : "SIOCOUTQ";
+}
+
+// The ioctl's count, or -1 when the socket has no such ioctl (vsock).
+int queued(context& c, vs::stream_socket& s, queue q)
+{
+	auto n = q == queue::in ? s.available() : s.send_queue_bytes();
+	if (n)
+		return static_cast<int>(*n);
+	if (n.error() != std::errc::inappropriate_io_control_operation || !c.is(transport::vsock))
+		fail(str(queue_name(q), ": ", describe(n.error())));
 	return -1;
 }
 
 // Waits (10 s at most) until the ioctl reads `want`; returns the last count.
-int queued_becomes(context& c, vs::stream_socket& s, unsigned long req, const char* name, int want)
+int queued_becomes(context& c, vs::stream_socket& s, queue q, int want)
 {
 	auto t0 = clock::now();
 	int n;
-	while ((n = queued(c, s, req, name)) != want && n != -1 && clock::now() - t0 < 10s)
+	while ((n = queued(c, s, q)) != want && n != -1 && clock::now() - t0 < 10s)
 		std::this_thread::sleep_for(5ms);
 	return n;
 }
@@ -755,14 +761,14 @@ void queued_client(context& c)
 	auto s = connect_one(c);
 	send_exact(s, bytes(queue_bytes, 21), "send 8 KiB");
 	// Unread here (the reader waits for SENT); unix counts skb memory.
-	int out = queued(c, s, SIOCOUTQ, "SIOCOUTQ");
+	int out = queued(c, s, queue::out);
 	if (c.is(transport::virt))
 		check(out == queue_bytes, "SIOCOUTQ reads ", out, " with ", queue_bytes, " bytes unread");
 	if (c.is(transport::tcp))
 		check(out <= queue_bytes, "SIOCOUTQ reads ", out, " after sending ", queue_bytes, " bytes");
 	c.ctl.writeln("SENT");
 	c.ctl.expectln("READ");
-	out = queued_becomes(c, s, SIOCOUTQ, "SIOCOUTQ", 0);
+	out = queued_becomes(c, s, queue::out, 0);
 	check(out <= 0, "SIOCOUTQ still reads ", out, " 10 s after the peer read everything");
 	c.ctl.writeln("DONE");
 }
@@ -771,14 +777,14 @@ void queued_server(context& c)
 {
 	auto s = accept_one(c);
 	c.ctl.expectln("SENT");
-	int in = queued_becomes(c, s, SIOCINQ, "SIOCINQ", queue_bytes);
+	int in = queued_becomes(c, s, queue::in, queue_bytes);
 	check(in == queue_bytes || in == -1, "SIOCINQ reads ", in, " with ", queue_bytes, " bytes sent");
 	std::vector<std::byte> half(queue_bytes / 2);
 	recv_exact(s, half, "recv 4 KiB");
-	in = queued(c, s, SIOCINQ, "SIOCINQ");
+	in = queued(c, s, queue::in);
 	check(in == queue_bytes / 2 || in == -1, "SIOCINQ reads ", in, " with 4 KiB left unread");
 	recv_exact(s, half, "recv 4 KiB");
-	in = queued(c, s, SIOCINQ, "SIOCINQ");
+	in = queued(c, s, queue::in);
 	check(in <= 0, "SIOCINQ reads ", in, " with everything read");
 	c.ctl.writeln("READ");
 	c.ctl.expectln("DONE");

@@ -3,7 +3,6 @@
 #include "harness.hpp"
 
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -12,40 +11,6 @@ namespace vt {
 namespace {
 
 using vs::transport;
-
-class epoll_fd {
-public:
-	epoll_fd() : fd_(::epoll_create1(EPOLL_CLOEXEC))
-	{
-		check(fd_ >= 0, "epoll_create1: ", errno_name(errno));
-	}
-	~epoll_fd() { ::close(fd_); }
-	epoll_fd(const epoll_fd&) = delete;
-	epoll_fd& operator=(const epoll_fd&) = delete;
-
-	void add(int fd, std::uint32_t events)
-	{
-		epoll_event ev{};
-		ev.events = events;
-		ev.data.fd = fd;
-		check(::epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl ADD: ", errno_name(errno));
-	}
-	// The events of the one descriptor, 0 on timeout.
-	std::uint32_t wait(std::chrono::milliseconds t)
-	{
-		epoll_event ev{};
-		for (;;) {
-			int n = ::epoll_wait(fd_, &ev, 1, static_cast<int>(t.count()));
-			if (n < 0 && errno == EINTR)
-				continue;
-			check(n >= 0, "epoll_wait: ", errno_name(errno));
-			return n ? ev.events : 0;
-		}
-	}
-
-private:
-	int fd_;
-};
 
 std::string events(unsigned ev)
 {
@@ -103,9 +68,7 @@ void pollin_server(context& c)
 					got = ep.wait(10s);
 				} else {
 					entered = true;
-					pollfd p{s.handle(), POLLIN, 0};
-					int n = ::poll(&p, 1, 10000);
-					got = n > 0 ? static_cast<unsigned>(p.revents) : 0;
+					got = static_cast<unsigned>(must(s.poll(POLLIN, 10s), "poll"));
 				}
 				waited = ms_since(t0);
 			} catch (const std::exception& e) {
@@ -224,8 +187,8 @@ void pollerr_server(context& c)
 			ev = ep.wait(100ms);
 		check((ev & (EPOLLERR | EPOLLHUP)) == (EPOLLERR | EPOLLHUP),
 		      "after the peer closed with unread data: ", events(ev), ", want POLLERR|POLLHUP");
-		int err = must(s.get_option(SOL_SOCKET, SO_ERROR), "SO_ERROR");
-		check(err == ECONNRESET, "SO_ERROR after a reset: ", errno_name(err), ", want ECONNRESET");
+		auto err = must(s.pending_error(), "SO_ERROR");
+		check(err == std::errc::connection_reset, "SO_ERROR after a reset: ", describe(err), ", want ECONNRESET");
 	}
 	c.ctl.writeln("DONE");
 }

@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <dirent.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,12 +128,16 @@ vs::stream_socket connect_one(context& c, int offset)
 
 void send_exact(vs::stream_socket& s, std::span<const std::byte> b, std::string_view what)
 {
-	must(s.send_all(b), what);
+	auto r = s.send_all(b);
+	if (!r)
+		fail(str(what, ": ", describe(r.error()), " after ", r.error().bytes, " of ", b.size(), " bytes"));
 }
 
 void recv_exact(vs::stream_socket& s, std::span<std::byte> b, std::string_view what)
 {
-	must(s.recv_exact(b), what);
+	auto r = s.recv_exact(b);
+	if (!r)
+		fail(str(what, ": ", describe(r.error()), " after ", r.error().bytes, " of ", b.size(), " bytes"));
 }
 
 void send_byte(vs::stream_socket& s, std::uint8_t v)
@@ -178,6 +183,36 @@ std::uint64_t fill_until_full(vs::stream_socket& s, std::uint64_t seed, std::uin
 		auto ev = must(s.poll(POLLOUT, 200ms), "poll");
 		if (!(ev & POLLOUT))
 			return sent;
+	}
+}
+
+epoll_fd::epoll_fd() : fd_(::epoll_create1(EPOLL_CLOEXEC))
+{
+	check(fd_ >= 0, "epoll_create1: ", errno_name(errno));
+}
+
+epoll_fd::~epoll_fd()
+{
+	::close(fd_);
+}
+
+void epoll_fd::add(int fd, std::uint32_t events)
+{
+	epoll_event ev{};
+	ev.events = events;
+	ev.data.fd = fd;
+	check(::epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl ADD: ", errno_name(errno));
+}
+
+std::uint32_t epoll_fd::wait(std::chrono::milliseconds t)
+{
+	epoll_event ev{};
+	for (;;) {
+		int n = ::epoll_wait(fd_, &ev, 1, static_cast<int>(t.count()));
+		if (n < 0 && errno == EINTR)
+			continue;
+		check(n >= 0, "epoll_wait: ", errno_name(errno));
+		return n ? ev.events : 0;
 	}
 }
 

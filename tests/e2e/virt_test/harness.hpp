@@ -165,7 +165,8 @@ vs::stream_socket connect_one(context& c, int offset = 0);
 // Accept with a bound wait.
 vs::stream_socket accept_within(vs::listener& l, std::chrono::milliseconds t, std::string_view what);
 
-// Whole buffers with assertions (blocking sockets).
+// Whole buffers with assertions (blocking sockets); a failure tells how
+// many bytes had been moved.
 void send_exact(vs::stream_socket& s, std::span<const std::byte> b, std::string_view what);
 void recv_exact(vs::stream_socket& s, std::span<std::byte> b, std::string_view what);
 void send_byte(vs::stream_socket& s, std::uint8_t v);
@@ -177,6 +178,23 @@ void expect_eof(vs::stream_socket& s, std::chrono::milliseconds within = 5s);
 // the peer's receive buffer (TCP does), which makes room again even though
 // nobody reads; that must stop once both are full.  Returns the bytes sent.
 std::uint64_t fill_until_full(vs::stream_socket& s, std::uint64_t seed, std::uint64_t offset = 0);
+
+// epoll on one descriptor: the cases assert epoll's own reports, so it stays
+// raw (the library has poll() only).
+class epoll_fd {
+public:
+	epoll_fd();
+	~epoll_fd();
+	epoll_fd(const epoll_fd&) = delete;
+	epoll_fd& operator=(const epoll_fd&) = delete;
+
+	void add(int fd, std::uint32_t events);
+	// The events of the one descriptor, 0 on timeout; EINTR is retried.
+	std::uint32_t wait(std::chrono::milliseconds t);
+
+private:
+	int fd_;
+};
 
 // A reproducible byte stream: the bytes at [offset, offset + out.size()) of
 // the stream `seed` (seekable, so a receiver can check any piece).

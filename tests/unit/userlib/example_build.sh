@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the built tree into a scratch prefix, build userlib/examples against
-# it out of tree (find_package and pkg-config), and run the result; compile a
-# C program that includes only <virtsocket/virt.h>.
+# it out of tree (find_package and pkg-config), and run the result (and the
+# asio example when asio is installed); compile a C program that includes
+# only <virtsocket/virt.h>.
 #   example_build.sh BUILD_DIR EXAMPLE_SOURCE_DIR SCRATCH_DIR
 set -eu
 build=$1 src=$2 scratch=$3
@@ -19,6 +20,20 @@ cmake -S "$src" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$prefix" >"$scratch/con
 cmake --build "$scratch/build" >"$scratch/build.log"
 "$scratch/build/echo" "unix:$scratch/echo.sock"
 "$scratch/build/echo" "tcp:127.0.0.1:0"
+if [ -f /usr/include/asio.hpp ]; then
+	test -f "$prefix/include/virtsocket/asio.hpp" || { echo "not installed: include/virtsocket/asio.hpp"; exit 1; }
+	test -x "$scratch/build/asio_echo" || { echo "asio is installed, but asio_echo was not built"; exit 1; }
+	"$scratch/build/asio_echo" "unix:$scratch/asio_echo.sock"
+	"$scratch/build/asio_echo" "tcp:127.0.0.1:0"
+	# The two sides as separate processes, as across a VM boundary.
+	"$scratch/build/asio_echo" --server "unix:$scratch/asio_server.sock" 2>"$scratch/asio_server.log" &
+	server=$!
+	trap 'kill $server 2>/dev/null || true' EXIT
+	i=0
+	while [ ! -S "$scratch/asio_server.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	"$scratch/build/asio_echo" --client "unix:$scratch/asio_server.sock"
+	kill $server
+fi
 
 # The application header is installed and compiles alone in C.
 test -f "$prefix/include/virtsocket/virt.h" || { echo "not installed: include/virtsocket/virt.h"; exit 1; }

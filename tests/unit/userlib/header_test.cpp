@@ -11,6 +11,9 @@
 #ifndef _VIRTSOCKET_VIRT_H
 #error "the userlib headers do not include <virtsocket/virt.h>"
 #endif
+#ifdef ASIO_VERSION
+#error "<virtsocket/virtsocket.hpp> pulls in asio: only <virtsocket/asio.hpp> may"
+#endif
 
 #include <gtest/gtest.h>
 

@@ -90,6 +90,10 @@ public:
 	// (connector::connect() tries them all); one for every other address.
 	result<std::vector<native_address>, error> resolve() const;
 	static result<address, error> from_native(const sockaddr* sa, socklen_t len);
+	// The same for an address a socket of transport `kind` gave (accept(),
+	// getsockname()): an AF_VIRT one is decoded without reading the family
+	// number from sysfs again.
+	static result<address, error> from_native(const sockaddr* sa, socklen_t len, transport kind);
 
 	friend bool operator==(const address&, const address&) = default;
 
