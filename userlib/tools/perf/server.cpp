@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 // A connection gets this long to say what it is: the accept loop waits
 // for it meanwhile.
-constexpr auto hello_timeout = 5s;
+constexpr auto hello_timeout = 10s;
 constexpr auto stream_setup_without_idle_timeout = 10s;
 
 std::mutex out_mutex;	// the test thread and the accept loop both report
@@ -61,6 +61,16 @@ private:
 	void start_test(vs::stream_socket control, const test_params& p, std::string who);
 	bool serve(vs::stream_socket& control, const test_params& p, const std::string& who);
 	bool wait_for_streams(const test_params& p, std::vector<vs::stream_socket>& streams);
+	// Free for the next test.  Before the last word to the client, which
+	// may connect again at once; --once stays busy to its end.
+	void release(bool at_end)
+	{
+		if (o_.once && !at_end)
+			return;
+		std::lock_guard lock(m_);
+		busy_ = false;
+		streams_.clear();
+	}
 	void once_done(bool ok)
 	{
 		if (o_.once && !done_.exchange(true))
@@ -189,11 +199,7 @@ void server::start_test(vs::stream_socket control, const test_params& p, std::st
 	(void)control.set_recv_timeout(0s);
 	test_ = std::thread([this, control = std::move(control), p, who]() mutable {
 		bool ok = serve(control, p, who);
-		{
-			std::lock_guard lock(m_);
-			busy_ = false;
-			streams_.clear();
-		}
+		release(true);
 		once_done(ok);
 	});
 }
@@ -223,6 +229,7 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 {
 	auto fail = [&](const std::string& what) {
 		log("client " + who + ": " + what);
+		release(false);
 		(void)send_message(control, {{"error", what}});
 		return false;
 	};
@@ -275,10 +282,13 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 		       {"streams", json::array()}};
 	for (std::uint32_t i = 0; i < streams.size(); i++)
 		result["streams"].push_back(to_json(results[i], mode_of(p, i).server == role::initiator));
-	if (auto r = send_message(control, result); !r)
-		return fail("sending the result: " + r.error().message());
-
 	json line = server_line(who, p, result);
+	release(false);
+	if (auto r = send_message(control, result); !r) {
+		log("client " + who + ": sending the result: " + r.error().message());
+		return false;
+	}
+
 	std::lock_guard lock(out_mutex);
 	if (o_.as_json) {
 		std::cout << line.dump() << std::endl;
