@@ -3,10 +3,13 @@
 #include "../tool.hpp"
 #include "stream.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <iomanip>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 namespace perf {
@@ -60,7 +63,8 @@ private:
 	void take_stream(vs::stream_socket s, const hello_bytes& b);
 	void start_test(vs::stream_socket control, const test_params& p, std::string who);
 	bool serve(vs::stream_socket& control, const test_params& p, const std::string& who);
-	bool wait_for_streams(const test_params& p, std::vector<vs::stream_socket>& streams);
+	// The test's data connections, or why they did not all come.
+	std::optional<std::string> wait_for_streams(const test_params& p, std::vector<vs::stream_socket>& streams);
 	// Free for the next test.  Before the last word to the client, which
 	// may connect again at once; --once stays busy to its end.
 	void release(bool at_end)
@@ -204,7 +208,7 @@ void server::start_test(vs::stream_socket control, const test_params& p, std::st
 	});
 }
 
-bool server::wait_for_streams(const test_params& p, std::vector<vs::stream_socket>& streams)
+std::optional<std::string> server::wait_for_streams(const test_params& p, std::vector<vs::stream_socket>& streams)
 {
 	auto limit = o_.idle_timeout.count() > 0 ? o_.idle_timeout
 						: std::chrono::milliseconds(stream_setup_without_idle_timeout);
@@ -214,15 +218,14 @@ bool server::wait_for_streams(const test_params& p, std::vector<vs::stream_socke
 	});
 	if (!all) {
 		auto n = std::count_if(streams_.begin(), streams_.end(), [](const auto& s) { return s.is_open(); });
-		streams.clear();
 		std::ostringstream m;
 		m << n << " of " << p.connections() << " data connections came within " << seconds(limit)
 		  << " s";
-		throw std::runtime_error(m.str());
+		return m.str();
 	}
 	streams = std::move(streams_);
 	streams_.clear();
-	return true;
+	return std::nullopt;
 }
 
 bool server::serve(vs::stream_socket& control, const test_params& p, const std::string& who)
@@ -237,11 +240,8 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 		return fail("answering the header: " + r.error().message());
 
 	std::vector<vs::stream_socket> streams;
-	try {
-		wait_for_streams(p, streams);
-	} catch (const std::runtime_error& e) {
-		return fail(e.what());
-	}
+	if (auto why = wait_for_streams(p, streams))
+		return fail(*why);
 	for (auto& s : streams) {
 		if (p.buffer) {
 			(void)s.set_send_buffer_size(static_cast<int>(p.buffer));
