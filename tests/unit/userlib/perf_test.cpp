@@ -346,6 +346,7 @@ TEST(Wire, HeaderRejects)
 	EXPECT_EQ(bad([](auto& h) { put<std::uint16_t>(&h[40], 0); }), EINVAL);
 	EXPECT_EQ(bad([](auto& h) { put<std::uint16_t>(&h[40], 129); }), EINVAL);
 	EXPECT_EQ(bad([](auto& h) { put<std::uint64_t>(&h[24], 0); }), EINVAL);	// neither amount nor time
+	EXPECT_EQ(bad([](auto& h) { put<std::uint64_t>(&h[24], UINT64_MAX / 2); }), EINVAL);	// past the deadline clock
 	EXPECT_EQ(bad([](auto& h) { put<std::uint64_t>(&h[16], 5); }), EINVAL);	// a count and a warm-up
 	EXPECT_EQ(bad([](auto& h) { h[6] = std::byte{1}; }), EINVAL);	// latency, bidir, 4 streams
 	EXPECT_EQ(header_version(std::vector<std::byte>(8)), 0);

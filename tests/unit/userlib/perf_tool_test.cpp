@@ -156,6 +156,7 @@ TEST(PerfCli, UsageErrors)
 		{{"-c", "unix:/a", "--mode", "latency", "--bidir"}, "runs one stream"},
 		{{"-c", "unix:/a", "-n", "2", "-P", "3"}, "at least one byte"},
 		{{"-c", "unix:/a", "--once"}, "--once is a server option"},
+		{{"-c", "unix:/a", "-t", "1e12"}, "limited to"},
 		{{"-s", "unix:/a", "-l", "64"}, "is a client option"},
 		{{"-s", "unix:/a", "--idle-timeout", "1", "--rcv-timeout", "5"}, "excludes"},
 	};

@@ -88,6 +88,8 @@ int main(int argc, char** argv)
 	auto addr = vs::address::parse(server_uri.empty() ? client_uri : server_uri);
 	if (!addr)
 		return usage(addr.error().message());
+	if (idle_s > double(max_duration.count()) || rcv_timeout_ms > 1e3 * double(max_duration.count()))
+		return usage("the idle time-out is limited to " + std::to_string(max_duration.count()) + " s");
 	auto idle = std::chrono::milliseconds(
 		*rcv_opt ? static_cast<std::int64_t>(std::llround(rcv_timeout_ms))
 			 : static_cast<std::int64_t>(std::llround(idle_s * 1e3)));
@@ -111,6 +113,8 @@ int main(int argc, char** argv)
 		return usage("--bytes must be positive");
 	if (count && mode_name != "latency")
 		return usage("--count needs --mode latency");
+	if (time_s > double(max_duration.count()) || omit_s > double(max_duration.count()))
+		return usage("--time and --omit are limited to " + std::to_string(max_duration.count()) + " s");
 	if (buffer > INT32_MAX / 2)
 		return usage("--buffer is too large");
 	if (reverse)

@@ -61,7 +61,8 @@ int decode(const header_bytes& h, test_params& t)
 	t.buffer = get<std::uint32_t>(&h[44]);
 	t.omit = std::chrono::milliseconds(get<std::uint32_t>(&h[48]));
 	if (mode > 1 || direction > 2 || t.size == 0 || t.size > max_size || t.streams == 0 ||
-	    t.streams > max_streams || ns > std::uint64_t(INT64_MAX) || t.buffer > INT32_MAX / 2 ||
+	    t.streams > max_streams || ns > std::uint64_t(nanoseconds(max_duration).count()) ||
+	    t.buffer > INT32_MAX / 2 ||
 	    (amount == 0 && ns == 0))
 		return EINVAL;
 	t.mode = test_mode(mode);

@@ -56,6 +56,7 @@ constexpr std::uint64_t max_size = 64ULL << 20;		// bounds each side's buffer
 constexpr std::uint16_t max_streams = 128;		// per direction, as iperf3
 constexpr std::uint32_t max_message = 16U << 20;	// bounds a result's intervals
 constexpr std::uint32_t max_intervals = 1U << 16;	// latency: sent by the server
+constexpr std::chrono::seconds max_duration{30 * 86400};	// keeps deadlines far from overflow
 
 enum class test_mode : std::uint8_t { throughput = 0, latency = 1 };
 // bidir: both at once, `streams` each way (iperf3 --bidir).
