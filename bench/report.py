@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 
+from perf_json import bytes_moved, rtt_us, throughput_mbps
+
 TRANSPORTS = ["virt", "vsock", "virtio-net", "e1000", "unix"]
 LABEL = {"virt": "AF_VIRT", "vsock": "vsock (vhost)", "virtio-net": "TCP virtio-net (vhost)",
          "e1000": "TCP e1000 (emulated)", "unix": "Unix (in test host)"}
@@ -70,8 +72,8 @@ def load(res):
 
         if doc["mode"] == "throughput":
             # The median repetition's rate; counts over all repetitions.
-            row["throughput_MBps"] = statistics.median(e["throughput_MBps"] for e in ends)
-            mib = sum(e["bytes"] for e in ends) / 2**20
+            row["throughput_MBps"] = statistics.median(throughput_mbps(e) for e in ends)
+            mib = sum(bytes_moved(e) for e in ends) / 2**20
             if guest_counts and mib > 0:
                 for col, stat in COUNTS.items():
                     row[f"{col}_per_MiB"] = count(stat) / mib
@@ -82,7 +84,7 @@ def load(res):
                     row["descs_per_flush"] = sum(r["counters"]["vm"]["tx_descs"]
                                                  for r in reps) / flushes
         else:
-            lat = ends[0]["latency_us"]
+            lat = rtt_us(ends[0])
             row["lat_p50_us"], row["lat_p99_us"] = lat["p50"], lat["p99"]
             rts = sum(e.get("round_trips") or 0 for e in ends)
             if guest_counts and rts:

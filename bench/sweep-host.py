@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from perf_json import client_args, rtt_us, throughput_mbps
+
 out = pathlib.Path(os.environ["TESTBED_OUT"])
 repo = pathlib.Path(__file__).resolve().parent.parent
 perf = str(repo / "build/bin/virtsock-perf")
@@ -217,9 +219,7 @@ def main():
                         (raw / f"{name}.json").write_text(json.dumps(doc, indent=1))
                         continue
                     inflight.write_text(name + "\n")
-                    args = [perf, "--client", uris[t], "--size", str(size), "--mode", mode,
-                            "--direction", "recv" if direction == "g2h" else "send",
-                            "--time", str(seconds), "--interval", "0", "--json"]
+                    args = client_args(perf, uris[t], size, mode, direction, seconds)
                     doc = {"transport": t, "direction": direction, "size": size, "mode": mode,
                            "uri": uris[t], "baseline": base,
                            "reps": [measure(args, seconds) for _ in range(reps)]}
@@ -236,9 +236,9 @@ def main():
                             down[key] = f"{t} stopped answering after {name}"
                     else:
                         ends = [r["perf"]["end"] for r in done]
-                        what = (" ".join(f"{e['throughput_MBps']:.1f}" for e in ends) + " MB/s"
+                        what = (" ".join(f"{throughput_mbps(e):.1f}" for e in ends) + " MB/s"
                                 if mode == "throughput"
-                                else f"p50 {ends[0]['latency_us']['p50']:.0f} us")
+                                else f"p50 {rtt_us(ends[0])['p50']:.0f} us")
                         exits = sum(r["counters"]["kvm"].get("exits", 0) for r in done)
                         log(f"{name}: {what}, {exits} exits")
                     tmp = raw / f".{name}.json"

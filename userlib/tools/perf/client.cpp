@@ -1,0 +1,203 @@
+#include "client.hpp"
+
+#include <sys/socket.h>
+
+#include <random>
+#include <thread>
+
+namespace perf {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A data connection with SO_SNDBUF and SO_RCVBUF set before connect():
+// TCP picks its window scale from the receive buffer at the handshake.
+vs::result<vs::stream_socket, vs::error> connect_with_buffer(const vs::address& a, int buffer,
+							     std::chrono::milliseconds timeout)
+{
+	auto candidates = a.resolve();
+	if (!candidates)
+		return candidates.error();
+	vs::error last(vs::errno_code(EADDRNOTAVAIL));
+	for (const auto& n : *candidates) {
+		int fd = ::socket(n.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last = vs::with_context(vs::errno_code(errno), "socket");
+			continue;
+		}
+		vs::socket s(fd, a.kind());
+		(void)s.set_send_buffer_size(buffer);
+		(void)s.set_recv_buffer_size(buffer);
+		(void)s.set_send_timeout(timeout);	// bounds a blocking connect()
+		int rc;
+		do
+			rc = ::connect(fd, n.get(), n.length);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0) {
+			(void)s.set_send_timeout(0us);
+			return vs::stream_socket(std::move(s));
+		}
+		last = vs::errno_code(errno == EINPROGRESS || errno == EAGAIN ? ETIMEDOUT : errno);
+	}
+	return vs::error(last.code, "connect to " + a.to_string() + ": " + last.message());
+}
+
+vs::result<vs::stream_socket, vs::error> connect_stream(const client_options& o)
+{
+	if (o.params.buffer)
+		return connect_with_buffer(o.addr, static_cast<int>(o.params.buffer), o.connect_timeout);
+	return vs::connector(o.connect_timeout).connect(o.addr);
+}
+
+void set_idle_timeout(vs::stream_socket& s, std::chrono::milliseconds t)
+{
+	if (t.count() > 0) {
+		(void)s.set_recv_timeout(t);
+		(void)s.set_send_timeout(t);
+	}
+}
+
+std::uint64_t random_cookie()
+{
+	std::random_device rd;
+	return (std::uint64_t{rd()} << 32) ^ rd();
+}
+
+// The server's message, or its {"error": ...} as our error.
+vs::result<void, vs::error> server_message(vs::stream_socket& control, const std::string& what, json& m,
+					   std::chrono::milliseconds idle_timeout)
+{
+	if (auto r = recv_message(control, m); !r)
+		return vs::error(r.error().code, what + ": " + io_error(r.error(), idle_timeout));
+	if (m.contains("error"))
+		return vs::error(vs::errno_code(EPROTO),
+				 "the server: " + (m["error"].is_string() ? m["error"].get<std::string>() : "?"));
+	return {};
+}
+
+cpu_usage remote_cpu(const json& result)
+{
+	const auto& c = result.value("cpu_utilization_percent", json::object());
+	return {c.value("host_total", 0.0), c.value("host_user", 0.0), c.value("host_system", 0.0)};
+}
+
+} // namespace
+
+const stream_result& timing_end(const test_params& p, const outcome& out)
+{
+	return mode_of(p, 0).client == role::initiator ? out.local.at(0) : out.remote.at(0);
+}
+
+vs::result<outcome, vs::error> run_client(const client_options& o)
+{
+	auto p = o.params;
+	p.cookie = random_cookie();
+	auto c = vs::connector(o.connect_timeout).connect(o.addr);
+	if (!c)
+		return c.error();
+	auto& control = *c;
+	set_idle_timeout(control, o.idle_timeout);
+
+	if (auto r = control.send_all(encode(p)); !r)
+		return vs::with_context(r.error(), "sending the test header");
+	status_bytes reply;
+	if (auto r = control.recv_exact(reply); !r)
+		return vs::with_context(r.error(), "reading the server's answer");
+	auto status = decode_status(reply);
+	if (!status)
+		return vs::error(vs::errno_code(EPROTO), "the server is not a virtsock-perf server");
+	if (*status == EPROTONOSUPPORT)
+		return vs::error(vs::errno_code(*status),
+				 "the server rejected the test: it speaks another virtsock-perf wire version "
+				 "(this client: version " + std::to_string(wire_version) +
+					 "); run the same virtsock-perf on both sides");
+	if (*status == EBUSY)
+		return vs::error(vs::errno_code(*status),
+				 "the server is busy running another test; try again later");
+	if (*status)
+		return vs::with_context(vs::errno_code(*status), "the server rejected the test");
+
+	outcome out;
+	out.cookie = p.cookie;
+	std::vector<vs::stream_socket> streams;
+	for (std::uint32_t i = 0; i < p.connections(); i++) {
+		auto s = connect_stream(o);
+		if (!s)
+			return vs::error(s.error().code, "data connection " + std::to_string(i) + ": " +
+								 s.error().message());
+		if (auto r = s->send_all(encode(hello{i, p.cookie})); !r)
+			return vs::with_context(r.error(), "sending a stream hello");
+		auto local = s->local_address();
+		auto remote = s->peer_address();
+		out.connected.push_back({local ? local->to_string() : "", remote ? remote->to_string() : ""});
+		streams.push_back(std::move(*s));
+	}
+	json start;
+	if (auto r = server_message(control, "waiting for the test to start", start, o.idle_timeout); !r)
+		return r.error();
+	out.remote_sndbuf = start.value("sndbuf_actual", 0);
+	out.remote_rcvbuf = start.value("rcvbuf_actual", 0);
+	out.sndbuf = streams[0].send_buffer_size().value_or(0);
+	out.rcvbuf = streams[0].recv_buffer_size().value_or(0);
+	for (auto& s : streams) {
+		if (p.mode == test_mode::latency)
+			(void)s.set_nodelay();	// only tcp and virt have it
+		set_idle_timeout(s, o.idle_timeout);
+	}
+
+	out.local.resize(streams.size());
+	std::vector<std::optional<vs::error>> errors(streams.size());
+	auto cpu0 = cpu_now();
+	auto t0 = clock_type::now();
+	{
+		std::vector<std::jthread> threads;
+		for (std::uint32_t i = 0; i < streams.size(); i++)
+			threads.emplace_back([&, i] {
+				if (auto r = run_role(mode_of(p, i).client, streams[i], p, i, t0, out.local[i]); !r)
+					errors[i] = r.error();
+			});
+	}
+	out.host_cpu = cpu_between(cpu0, cpu_now());
+	for (std::uint32_t i = 0; i < streams.size(); i++) {
+		if (!errors[i])
+			continue;
+		// The server may have given up first and said why (a reset or a
+		// broken pipe here says less).
+		json why;
+		(void)control.set_recv_timeout(1s);
+		if (recv_message(control, why) && why.contains("error") && why["error"].is_string())
+			return vs::error(errors[i]->code, "the server: " + why["error"].get<std::string>());
+		return vs::error(errors[i]->code, std::string(name(p.mode)) + " test, stream " +
+							  std::to_string(i) + ": " + io_error(*errors[i], o.idle_timeout));
+	}
+
+	json result;
+	if (auto r = server_message(control, "reading the server's result", result, o.idle_timeout); !r)
+		return r.error();
+	out.remote_cpu = remote_cpu(result);
+	const auto& rs = result.value("streams", json::array());
+	if (rs.size() != streams.size())
+		return vs::error(vs::errno_code(EPROTO), "reading the server's result: " + std::to_string(rs.size()) +
+								 " streams, expected " +
+								 std::to_string(streams.size()));
+	for (const auto& j : rs) {
+		auto r = stream_result_from_json(j);
+		if (!r)
+			return vs::error(vs::errno_code(EPROTO), "reading the server's result: a malformed stream");
+		out.remote.push_back(std::move(*r));
+	}
+	if (p.mode == test_mode::latency) {
+		const auto& timed = timing_end(p, out);
+		const auto& echoed = &timed == &out.local[0] ? out.remote[0] : out.local[0];
+		if (!timed.rtt)
+			return vs::error(vs::errno_code(EPROTO), "the server sent no round-trip times");
+		if (p.omit.count() == 0 && timed.round_trips != echoed.round_trips)
+			return vs::error(vs::errno_code(EPROTO),
+					 "the initiator timed " + std::to_string(timed.round_trips) +
+						 " round trips, the echoer echoed " + std::to_string(echoed.round_trips));
+	}
+	return out;
+}
+
+} // namespace perf
