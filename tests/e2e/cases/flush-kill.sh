@@ -37,7 +37,7 @@ readers_gone() {
 
 # Kill number I: victim guest 10+I floods its readers and is killed.
 kill_flooding_victim() { # kill_flooding_victim I
-	local i victim pid rc share
+	local i victim pid rc share where
 	readers=()
 	for ((i = 0; i < FLOOD_CONNS; i++)); do
 		# (Credit for 128 SENDs of 64 KiB each: the flood is not starved.)
@@ -63,7 +63,27 @@ kill_flooding_victim() { # kill_flooding_victim I
 	wait_until 120 "victim $1's flood to make $FLUSHES flushes" flushes_past "$victim" "$FLUSHES"
 	share=$(tail -1 "$TESTBED_OUT/guest$n.flood" 2>/dev/null | sed 's/.*flood: //')
 	pid=$(vm_field "$victim" pid)
-	kill -9 "$pid"
+	# SIGKILL the moment a thread of its QEMU is seen inside virt_flush()
+	# (its kernel stack, read while it sits in the flush's cond_resched(),
+	# which on a test host with one CPU is what lets this reader run);
+	# after 5000 looks without, killed anyway, as such.
+	where=$(python3 - "$pid" <<-'EOF'
+		import glob, os, signal, sys
+		pid = int(sys.argv[1])
+		for look in range(5000):
+		    for stack in glob.glob(f"/proc/{pid}/task/*/stack"):
+		        try:
+		            if "virt_flush" in open(stack).read():
+		                os.kill(pid, signal.SIGKILL)
+		                print(f"inside virt_flush (look {look + 1})")
+		                sys.exit(0)
+		        except OSError:
+		            pass
+		os.kill(pid, signal.SIGKILL)
+		print("not seen inside virt_flush in 5000 looks")
+	EOF
+	) || fail "could not kill victim $1 (pid $pid)"
+	case "$where" in inside*) inside=$((inside + 1)) ;; esac
 	# (A safety stop, not a speed check.)
 	wait_until 30 "victim $1's readers to see their connections end" readers_gone
 	for ((i = 0; i < FLOOD_CONNS; i++)); do
@@ -77,12 +97,12 @@ kill_flooding_victim() { # kill_flooding_victim I
 		fail "sockets of killed victim $1 are still listed: $(cat /proc/net/virt)"
 	fi
 	wait "$runner" || true
-	log "victim $1 (guest$n, CID $victim) killed after $FLUSHES+ flushes; its last count: ${share:-none yet}"
+	log "victim $1 (guest$n, CID $victim) killed $where, after $FLUSHES+ flushes; its last count: ${share:-none yet}"
 }
 
 host() {
 	local i socks
-	killed_cids=
+	killed_cids= inside=0
 	trap 'signal host-done' EXIT	# guest1 stops waiting, also on failure
 	wait_until 120 "guest1 to register" vm_count_is 1
 	wait_signal guest1-ready
@@ -92,6 +112,7 @@ host() {
 	for ((i = 1; i <= KILLS; i++)); do
 		kill_flooding_victim "$i"
 	done
+	log "$inside of $KILLS victims killed while a thread of theirs was inside virt_flush()"
 	expect_baseline "after $KILLS kills inside a flush" 1 "$socks"
 
 	# guest1 is still served.

@@ -1099,7 +1099,8 @@ struct flood_conn {
 
 /*
  * Takes the host's events for flood_case(): credit from every one, ACCEPT
- * for a reader's connection; any RESET or SHUTDOWN of one is an error.
+ * for a reader's connection; a RESET, or a reader that will not receive
+ * (SHUTDOWN with VIRT_SHUT_RCV), is an error.
  */
 static int flood_events(struct flood_conn *fc)
 {
@@ -1115,7 +1116,9 @@ static int flood_events(struct flood_conn *fc)
 
 		if (i >= FLOOD_CONNS)
 			continue;
-		if (op == VIRT_OP_RESET || op == VIRT_OP_SHUTDOWN) {
+		/* (A reader's own SHUT_WR is no news: it never sends.) */
+		if (op == VIRT_OP_RESET ||
+		    (op == VIRT_OP_SHUTDOWN && (READ_ONCE(ev->flags) & VIRT_SHUT_RCV))) {
 			pr_err("virtsocket-hostile: flood: reader %u sent op %u, status %d\n",
 			       i, op, READ_ONCE(ev->status));
 			return -ECONNRESET;
