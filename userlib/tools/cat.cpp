@@ -320,9 +320,9 @@ public:
 			return tool::fail(prog, tool::exit_runtime, std::string("eventfd: ") + std::strerror(errno));
 		if (auto r = l.set_nonblocking(); !r)
 			return tool::fail(prog, tool::exit_runtime, "listener: " + r.error().message());
-		auto deadline = opt_.timeout && !opt_.keep
-					? std::optional(std::chrono::steady_clock::now() + *opt_.timeout)
-					: std::nullopt;
+		// Without -k, -w bounds the wait for the one connection.
+		const bool bounded = opt_.timeout && !opt_.keep;
+		const auto deadline = std::chrono::steady_clock::now() + opt_.timeout.value_or(0ms);
 		unsigned accepted = 0;
 		for (;;) {
 			reap();
@@ -334,9 +334,9 @@ public:
 						   {done_fd_, POLLIN, 0},
 						   {accepting ? l.handle() : -1, POLLIN, 0}}};
 			std::optional<std::chrono::milliseconds> wait;
-			if (deadline && accepted == 0) {
+			if (bounded && accepted == 0) {
 				wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-					*deadline - std::chrono::steady_clock::now());
+					deadline - std::chrono::steady_clock::now());
 				if (wait->count() <= 0)
 					return finish(l, tool::fail(prog, tool::exit_runtime,
 							    "accept: " + std::make_error_code(std::errc::timed_out).message()));
