@@ -456,6 +456,16 @@ TEST(Relay, UnreachableTargetResetsTheClient)
 	EXPECT_TRUE(contains(r.err, "connect to unix:" + dir / "nobody")) << r.err;
 }
 
+// Without -k, -w bounds the wait for the one connection; the file goes.
+TEST(Relay, WaitBoundsTheAcceptWithoutKeep)
+{
+	test::temp_dir dir;
+	auto r = test::run({cat_bin, "-l", "-w", "0.2", "unix:" + dir / "relay", "unix:" + dir / "svc"});
+	EXPECT_EQ(r.status, 1) << r.err;
+	EXPECT_TRUE(contains(r.err, "accept: Connection timed out")) << r.err;
+	EXPECT_FALSE(std::filesystem::exists(dir / "relay"));
+}
+
 // A client that resets its connection has its target's connection reset.
 TEST(Relay, ClientResetIsPassedOn)
 {
