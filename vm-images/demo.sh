@@ -12,15 +12,15 @@ build/bin/virtsock-perf --server virt:any:5201 >/dev/null 2>&1 &
 build/bin/virtsock-cat -l virt:any:5000 >/tmp/hello.txt &
 wait_listening 5201
 wait_until 180 "both guests to register" vm_count_is 2
-echo "--- test host: virtsock-stat -i -m"
-build/bin/virtsock-stat -i -m
+echo "--- test host: virtsock-stat -s"
+build/bin/virtsock-stat -s
 signal host-ready
 wait_signal hello-sent 180
 wait %2
 echo "--- test host: received over AF_VIRT: $(cat /tmp/hello.txt)"
 wait_signal demo-done 600
-echo "--- test host: AF_VIRT sockets now (virtsock-stat):"
-build/bin/virtsock-stat || true
+echo "--- test host: AF_VIRT sockets now (virtsock-stat -ap):"
+build/bin/virtsock-stat -ap || true
 kill %1
 wait_until 60 "the guests to power off" vm_count_is 0
 echo "--- test host: both VMs gone from the listing after power-off"
@@ -36,8 +36,8 @@ if [ "$TESTBED_GUEST" = 1 ]; then
 	echo "--- guest 1: flushes $(sysfs flushes), descriptors $(sysfs tx_descs), interrupts $(sysfs interrupts)"
 	signal demo-done
 else
-	echo "--- guest $TESTBED_GUEST: virtsock-stat -i"
-	build/bin/virtsock-stat -i
+	echo "--- guest $TESTBED_GUEST: virtsock-stat -s"
+	build/bin/virtsock-stat -s
 	wait_signal demo-done 600
 fi
 '

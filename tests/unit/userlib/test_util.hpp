@@ -126,8 +126,11 @@ public:
 		}
 	}
 
+	pid_t pid() const { return pid_; }
+
 	struct outcome {
 		int status = -1;	// exit status, -1 if killed
+		int signal = 0;		// the signal that killed it
 		std::string out, err;
 	};
 
@@ -162,6 +165,7 @@ public:
 		waitpid(pid_, &status, 0);
 		pid_ = -1;
 		r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 		return r;
 	}
 
