@@ -338,28 +338,43 @@ static long hc_flush(unsigned long flags)
 	return r;
 }
 
-/* Consumes the host's events, as a guest must, keeping them in evs[]. */
-static long take_events(void)
+/*
+ * Consumes the host's events, as a guest must, each passed to @fn: the
+ * first error @fn returned, or -EPROTO for an index out of range.
+ */
+static long consume_events(int (*fn)(const struct virt_desc *ev, void *arg), void *arg)
 {
 	u32 prod = READ_ONCE(hdr->rx_prod);
+	int err = 0, e;
 
 	if (virt_ring_pending(prod, rx_cons, entries) < 0)
 		return -EPROTO;
 	smp_rmb();	/* the events after their index */
 	for (; rx_cons != prod; rx_cons++) {
-		const struct virt_desc *ev = &rxr[virt_ring_slot(rx_cons, entries)];
-
-		/* A host peer may connect at any time: noted for h2g_case(). */
-		if (ev->conn >= VIRT_CONN_HOST_BASE && ev->op == VIRT_OP_CONNECT)
-			h2g_conn = ev->conn;
-		else if (ev->conn == h2g_conn && ev->op == VIRT_OP_RESET)
-			h2g_conn = 0;
-		if (nev < ARRAY_SIZE(evs))
-			evs[nev++] = *ev;
+		e = fn(&rxr[virt_ring_slot(rx_cons, entries)], arg);
+		err = err ?: e;
 	}
 	smp_mb();	/* the reads before the slots are given back */
 	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	return err;
+}
+
+static int keep_event(const struct virt_desc *ev, void *unused)
+{
+	/* A host peer may connect at any time: noted for h2g_case(). */
+	if (ev->conn >= VIRT_CONN_HOST_BASE && ev->op == VIRT_OP_CONNECT)
+		h2g_conn = ev->conn;
+	else if (ev->conn == h2g_conn && ev->op == VIRT_OP_RESET)
+		h2g_conn = 0;
+	if (nev < ARRAY_SIZE(evs))
+		evs[nev++] = *ev;
 	return 0;
+}
+
+/* Consumes the host's events, keeping them in evs[]. */
+static long take_events(void)
+{
+	return consume_events(keep_event, NULL);
 }
 
 /* Flushes until the host has nothing more (8 rounds at most). */
@@ -1098,37 +1113,28 @@ struct flood_conn {
 };
 
 /*
- * Takes the host's events for flood_case(): credit from every one, ACCEPT
- * for a reader's connection; a RESET, or a reader that will not receive
- * (SHUTDOWN with VIRT_SHUT_RCV), is an error.
+ * An event for flood_case(): credit from every one, ACCEPT for a reader's
+ * connection; a RESET, or a reader that will not receive (SHUTDOWN with
+ * VIRT_SHUT_RCV), is an error.
  */
-static int flood_events(struct flood_conn *fc)
+static int flood_event(const struct virt_desc *ev, void *arg)
 {
-	u32 prod = READ_ONCE(hdr->rx_prod);
+	struct flood_conn *fc = arg;
+	u32 i = READ_ONCE(ev->conn) - 1;
+	u16 op = READ_ONCE(ev->op);
 
-	if (virt_ring_pending(prod, rx_cons, entries) < 0)
-		return -EPROTO;
-	smp_rmb();	/* the events after their index */
-	for (; rx_cons != prod; rx_cons++) {
-		const struct virt_desc *ev = &rxr[virt_ring_slot(rx_cons, entries)];
-		u32 i = READ_ONCE(ev->conn) - 1;
-		u16 op = READ_ONCE(ev->op);
-
-		if (i >= FLOOD_CONNS)
-			continue;
-		/* (A reader's own SHUT_WR is no news: it never sends.) */
-		if (op == VIRT_OP_RESET ||
-		    (op == VIRT_OP_SHUTDOWN && (READ_ONCE(ev->flags) & VIRT_SHUT_RCV))) {
-			pr_err("virtsocket-hostile: flood: reader %u sent op %u, status %d\n",
-			       i, op, READ_ONCE(ev->status));
-			return -ECONNRESET;
-		}
-		fc[i].buf_alloc = READ_ONCE(ev->buf_alloc);
-		fc[i].fwd_cnt = READ_ONCE(ev->fwd_cnt);
-		fc[i].up |= op == VIRT_OP_ACCEPT;
+	if (i >= FLOOD_CONNS)
+		return 0;
+	/* (A reader's own SHUT_WR is no news: it never sends.) */
+	if (op == VIRT_OP_RESET ||
+	    (op == VIRT_OP_SHUTDOWN && (READ_ONCE(ev->flags) & VIRT_SHUT_RCV))) {
+		pr_err("virtsocket-hostile: flood: reader %u sent op %u, status %d\n",
+		       i, op, READ_ONCE(ev->status));
+		return -ECONNRESET;
 	}
-	smp_mb();	/* the reads before the slots are given back */
-	WRITE_ONCE(hdr->rx_cons, rx_cons);
+	fc[i].buf_alloc = READ_ONCE(ev->buf_alloc);
+	fc[i].fwd_cnt = READ_ONCE(ev->fwd_cnt);
+	fc[i].up |= op == VIRT_OP_ACCEPT;
 	return 0;
 }
 
@@ -1207,7 +1213,7 @@ static int flood_case(void)
 			err = r < 0 ? r : -EPROTO;
 			break;
 		}
-		err = flood_events(fc);
+		err = consume_events(flood_event, fc);
 		if (err)
 			break;
 		for (i = 0, accepted = 0; i < FLOOD_CONNS; i++)

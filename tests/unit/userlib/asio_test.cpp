@@ -14,10 +14,6 @@
 
 #include "test_util.hpp"
 
-namespace virtsocket {
-void PrintTo(transport t, std::ostream* os) { *os << to_string(t); }
-} // namespace virtsocket
-
 namespace vs = virtsocket;
 using namespace std::chrono_literals;
 

@@ -7,16 +7,44 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <virtsocket/address.hpp>
+
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <ostream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+namespace virtsocket {
+// Parameterised tests are named by their transport.
+inline void PrintTo(transport t, std::ostream* os) { *os << to_string(t); }
+} // namespace virtsocket
+
 namespace test {
+
+// Reproducible bytes to send, and a cheap checksum to compare them by.
+inline std::string random_bytes(std::size_t n, std::uint64_t seed = 42)
+{
+	std::mt19937_64 rng(seed);
+	std::string s(n, '\0');
+	for (auto& c : s)
+		c = static_cast<char>(rng());
+	return s;
+}
+
+inline std::uint64_t fnv1a(const std::string& s)
+{
+	std::uint64_t h = 1469598103934665603ULL;
+	for (unsigned char c : s)
+		h = (h ^ c) * 1099511628211ULL;
+	return h;
+}
 
 // A fresh directory under /tmp (short: unix socket paths are limited to 107 bytes).
 class temp_dir {

@@ -25,22 +25,8 @@ bool contains(const std::string& haystack, const std::string& needle)
 	return haystack.find(needle) != std::string::npos;
 }
 
-std::string random_bytes(std::size_t n)
-{
-	std::mt19937_64 rng(42);
-	std::string s(n, '\0');
-	for (auto& c : s)
-		c = static_cast<char>(rng());
-	return s;
-}
-
-std::uint64_t fnv1a(const std::string& s)
-{
-	std::uint64_t h = 1469598103934665603ULL;
-	for (unsigned char c : s)
-		h = (h ^ c) * 1099511628211ULL;
-	return h;
-}
+using test::fnv1a;
+using test::random_bytes;
 
 // "...: listening on URI" -> URI
 std::string listening_uri(test::child& c)

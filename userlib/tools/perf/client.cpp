@@ -146,19 +146,10 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 		set_idle_timeout(s, o.idle_timeout);
 	}
 
-	out.local.resize(streams.size());
-	std::vector<std::optional<vs::error>> errors(streams.size());
-	auto cpu0 = cpu_now();
-	auto t0 = clock_type::now();
-	{
-		std::vector<std::jthread> threads;
-		for (std::uint32_t i = 0; i < streams.size(); i++)
-			threads.emplace_back([&, i] {
-				if (auto r = run_role(mode_of(p, i).client, streams[i], p, i, t0, out.local[i]); !r)
-					errors[i] = r.error();
-			});
-	}
-	out.host_cpu = cpu_between(cpu0, cpu_now());
+	auto run = run_streams(true, streams, p);
+	out.local = std::move(run.results);
+	out.host_cpu = run.cpu;
+	const auto& errors = run.errors;
 	for (std::uint32_t i = 0; i < streams.size(); i++) {
 		if (!errors[i])
 			continue;

@@ -259,19 +259,7 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 	if (auto r = send_message(control, start); !r)
 		return fail("starting the test: " + r.error().message());
 
-	std::vector<stream_result> results(streams.size());
-	std::vector<std::optional<vs::error>> errors(streams.size());
-	auto cpu0 = cpu_now();
-	auto t0 = clock_type::now();
-	{
-		std::vector<std::jthread> threads;
-		for (std::uint32_t i = 0; i < streams.size(); i++)
-			threads.emplace_back([&, i] {
-				if (auto r = run_role(mode_of(p, i).server, streams[i], p, i, t0, results[i]); !r)
-					errors[i] = r.error();
-			});
-	}
-	auto cpu = cpu_between(cpu0, cpu_now());
+	auto [results, errors, cpu] = run_streams(false, streams, p);
 	for (std::uint32_t i = 0; i < streams.size(); i++)
 		if (errors[i])
 			return fail(std::string(name(p.mode)) + " test, stream " + std::to_string(i) + ": " +

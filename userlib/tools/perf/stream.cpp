@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <thread>
 
 namespace perf {
 
@@ -245,6 +246,28 @@ std::string io_error(const vs::error& e, std::chrono::milliseconds idle_timeout)
 		return s.str();
 	}
 	return e.message();
+}
+
+streams_outcome run_streams(bool client_end, std::vector<vs::stream_socket>& streams, const test_params& p)
+{
+	streams_outcome out;
+	out.results.resize(streams.size());
+	out.errors.resize(streams.size());
+	auto cpu0 = cpu_now();
+	auto t0 = clock_type::now();
+	{
+		std::vector<std::jthread> threads;
+		for (std::uint32_t i = 0; i < streams.size(); i++)
+			threads.emplace_back([&, i] {
+				const auto& m = mode_of(p, i);
+				if (auto r = run_role(client_end ? m.client : m.server, streams[i], p, i, t0,
+						      out.results[i]);
+				    !r)
+					out.errors[i] = r.error();
+			});
+	}
+	out.cpu = cpu_between(cpu0, cpu_now());
+	return out;
 }
 
 } // namespace perf

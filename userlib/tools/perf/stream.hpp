@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace perf {
 
@@ -59,6 +60,16 @@ std::optional<stream_result> stream_result_from_json(const json& j);
 // One end of one stream.  t0 is the test's start, shared by its streams.
 vs::result<void, vs::error> run_role(role r, vs::stream_socket& s, const test_params& p,
 				     std::uint32_t index, clock_type::time_point t0, stream_result& out);
+
+// Every stream of a test at once, a thread each, in this end's role from the
+// mode table (the client's or the server's): what each measured, each one's
+// error, and the CPU this process used meanwhile.
+struct streams_outcome {
+	std::vector<stream_result> results;
+	std::vector<std::optional<vs::error>> errors;
+	cpu_usage cpu;
+};
+streams_outcome run_streams(bool client_end, std::vector<vs::stream_socket>& streams, const test_params& p);
 
 // A message for an I/O error, naming the idle time-out when it fired.
 std::string io_error(const vs::error& e, std::chrono::milliseconds idle_timeout);
