@@ -57,7 +57,10 @@ echo "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s)"
 for c in "${cases[@]}"; do
 	[ -f "tests/e2e/cases/$c.sh" ] || { echo "e2e: no case '$c'" >&2; exit 2; }
 	# shellcheck source=/dev/null
-	description=$(. "tests/e2e/cases/$c.sh"; echo "$DESCRIPTION")
+	# (Read under this script's set -u: a case whose top level fails here
+	# is a broken case, said so, not a run with empty settings.)
+	description=$(. "tests/e2e/cases/$c.sh" && echo "$DESCRIPTION") && [ -n "$description" ] ||
+		{ echo "e2e: case '$c' cannot be read (its top level failed, or it has no DESCRIPTION)" >&2; exit 2; }
 	mapfile -t args < <(. "tests/e2e/cases/$c.sh"; printf '%s\n' "${TESTBED_ARGS[@]}")
 	limit=$(. "tests/e2e/cases/$c.sh"; echo "${TESTBED_TIMEOUT:-450}")
 	limit=$((limit * slower))

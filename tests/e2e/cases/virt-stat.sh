@@ -8,8 +8,9 @@
 DESCRIPTION="virtsock-stat: -a/-l/-p/--json/filters against /proc/net/virt, host and guest"
 TESTBED_ARGS=(--guests 1 --host-grace 60)
 
-stat_bin=$REPO/build/bin/virtsock-stat
-cat_bin=$REPO/build/bin/virtsock-cat
+# (REPO is set when case.sh runs the case; run.sh reads only its settings.)
+stat_bin=${REPO:-}/build/bin/virtsock-stat
+cat_bin=${REPO:-}/build/bin/virtsock-cat
 
 # The listing as `virtsock-stat -H -n -a` must show it, from the kernel's
 # file: state, Recv-Q (rx_queued), Send-Q (tx_inflight), local, peer.
