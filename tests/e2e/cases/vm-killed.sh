@@ -74,7 +74,7 @@ wait_guest1() { # wait_guest1 NAME
 }
 
 host() {
-	local c1 stream socks i over
+	local c1 stream socks i
 	killed_cids=
 	trap 'signal host-done' EXIT	# the guests stop waiting, also on failure
 	wait_until 120 "guest1 to register" vm_count_is 1
