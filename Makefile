@@ -97,9 +97,13 @@ e2e-debug-smoke: modules userlib debug-modules
 # which is the baseline's trouble, not ours; make bench and make demo run it.
 bench-check: modules userlib
 	bench/sweep.sh --quick --transports virt,vsock,virtio-net,unix --out $(BUILD)/bench-check
-	tests/bench/check_sweep.py $(BUILD)/bench-check
+	@rc=0; tests/bench/check_sweep.py $(BUILD)/bench-check || rc=$$?; \
+	lost=$$(grep -c . $(BUILD)/bench-check/boots.txt 2>/dev/null); \
+	scripts/test-history.sh add "bench-check: exit $$rc, $${lost:-0} test-bed boot(s) lost" \
+		"$$(cat $(BUILD)/bench-check/boots.txt 2>/dev/null)"; exit $$rc
 
 test: deps
+	@scripts/test-history.sh start
 	$(MAKE) build
 	$(MAKE) unit
 	$(MAKE) sanitizers
@@ -108,6 +112,7 @@ test: deps
 	$(MAKE) e2e KERNEL=debian
 	$(MAKE) e2e-debug-smoke
 	$(MAKE) bench-check
+	@scripts/test-history.sh end
 
 demo: deps
 	$(MAKE) build

@@ -128,4 +128,8 @@ for r in "${repeats[@]}"; do
 done
 echo "e2e: kernel $kernel, $(($(date +%s) - suite_start)) s"
 echo "e2e: $passed passed, $failed failed"
+details=()
+for r in "${repeats[@]}"; do details+=("repeat: $r"); done
+for r in "${reasons[@]}"; do details+=("failed: $r"); done
+scripts/test-history.sh add "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s), $passed passed, $failed failed, ${#repeats[@]} repeat(s), $(($(date +%s) - suite_start)) s" "${details[@]}"
 [ $failed = 0 ]
