@@ -38,7 +38,7 @@ start)
 	add "make test: started"
 	;;
 end)
-	secs=?
+	secs=unknown
 	[ -r "$stamp" ] && secs=$(($(date +%s) - $(cat "$stamp")))
 	add "make test: passed in $secs s"
 	echo "make test: passed in $secs s (recorded in $file)"

@@ -12,7 +12,7 @@
 # with its verdict, every attempt's files kept.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
+cd "$repo" || exit 2
 
 kernel=${KERNEL:-debug} guest_kernel=
 while [ $# -gt 0 ]; do
