@@ -29,6 +29,7 @@
 #include <asm/irq_remapping.h>
 #include <asm/irqdomain.h>
 #include <asm/kvm_para.h>
+#include <asm/smp.h>
 
 #include <virtsocket/ring.h>
 
@@ -913,6 +914,21 @@ const struct virt_transport virt_guest_transport = {
 /* ---- Set-up: interrupt and handshake ------------------------------------------ */
 
 /*
+ * Where our interrupt is now, as the host must raise it: the vector and the
+ * physical APIC ID of its CPU.  Not irq_cfg's dest_apicid, which is whatever
+ * the APIC driver programs: a logical ID in flat (xAPIC, up to 8 CPUs) and
+ * x2APIC cluster mode, and the host delivers in physical mode.
+ */
+static void virt_irq_dest(struct virt_guest *g, u32 *apic_id, u32 *vector)
+{
+	struct irq_data *d = irq_get_irq_data(g->irq);
+	unsigned int cpu = cpumask_first(irq_data_get_effective_affinity_mask(d));
+
+	*vector = irqd_cfg(d)->vector;
+	*apic_id = cpu_physical_id(cpu);
+}
+
+/*
  * A vector of our own from the x86 vector domain, reported to the host as
  * (APIC id, vector).  IRQF_NOBALANCING keeps it on one CPU: the host only
  * learns the pair at the handshake.
@@ -920,7 +936,6 @@ const struct virt_transport virt_guest_transport = {
 static int virt_irq_init(struct virt_guest *g)
 {
 	struct irq_alloc_info info = {};
-	struct irq_cfg *cfg;
 	int irq, r;
 
 	if (irq_cpu >= 0) {
@@ -941,10 +956,8 @@ static int virt_irq_init(struct virt_guest *g)
 		irq_dispose_mapping(irq);
 		return r;
 	}
-	cfg = irqd_cfg(irq_get_irq_data(irq));
 	g->irq = irq;
-	g->vector = cfg->vector;
-	g->apic_id = cfg->dest_apicid;
+	virt_irq_dest(g, &g->apic_id, &g->vector);
 	return 0;
 }
 
@@ -966,11 +979,11 @@ static enum cpuhp_state virt_cpuhp_state;
 static int virt_cpu_dead(unsigned int cpu, struct hlist_node *node)
 {
 	struct virt_guest *g = hlist_entry(node, struct virt_guest, cpuhp_node);
-	struct irq_cfg *cfg = irqd_cfg(irq_get_irq_data(g->irq));
-	u32 apic_id = cfg->dest_apicid, vector = cfg->vector;
+	u32 apic_id, vector;
 	bool told = false;
 	long r = 0;
 
+	virt_irq_dest(g, &apic_id, &vector);
 	if (apic_id == READ_ONCE(g->apic_id) && vector == READ_ONCE(g->vector))
 		return 0;
 	mutex_lock(&g->flush_mutex);

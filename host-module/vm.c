@@ -67,13 +67,18 @@ void virt_vm_put(struct virt_vm *vm)
 static void virt_vm_raise(struct virt_vm *vm, struct kvm *kvm)
 {
 	u32 apic_id, vector;
+	int r;
 
 	spin_lock(&vm->lock);
 	apic_id = vm->apic_id;
 	vector = vm->vector;
 	spin_unlock(&vm->lock);
-	if (kvm_deliver_fixed_irq(kvm, apic_id, vector) > 0)
+	r = kvm_deliver_fixed_irq(kvm, apic_id, vector);
+	if (r > 0)
 		atomic64_inc(&vm->irqs);
+	else if (r < 0)	/* the guest named no vCPU of its own: never woken */
+		pr_warn_ratelimited("virtsocket: CID %u: notification vector %u on APIC %u not delivered (%d)\n",
+				    vm->cid, vector, apic_id, r);
 	kvm_put_kvm(kvm);
 }
 

@@ -13,20 +13,22 @@ fail() {
 
 log() { echo "$(cut -d' ' -f1 /proc/uptime)s: $*"; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.  COMMAND runs
-# again at each poll, but its words are expanded once, at the call: a value
-# that must be read at each poll goes into a function (e.g. sysfs_ge), never
-# into a $(...) among the words.
+# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s for at most
+# SECONDS of wall-clock time (not a count of polls: on a slow debug guest
+# each poll takes far longer than 0.1 s).  COMMAND runs again at each poll,
+# but its words are expanded once, at the call: a value that must be read at
+# each poll goes into a function (e.g. sysfs_ge), never into a $(...) among
+# the words.
 wait_until() {
-	local limit=$1 what=$2 i
+	local limit=$1 what=$2 end
 	shift 2
 	# (Ten times longer on the debug kernel: vm-images/testbed's WAIT_SCALE.)
 	limit=$((limit * ${TB_WAIT_SCALE:-1}))
-	for ((i = 0; i < limit * 10; i++)); do
-		"$@" && return 0
+	end=$((SECONDS + limit))
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || { "$@" && return 0; fail "timed out after ${limit}s waiting for: $what"; }
 		sleep 0.1
 	done
-	fail "timed out after ${limit}s waiting for: $what"
 }
 
 signal() { touch "$TESTBED_OUT/signal.$1"; }

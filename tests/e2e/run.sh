@@ -48,9 +48,9 @@ max_suite_repeats=2
 # (the debug kernel runs several times slower): 450 s on Debian's kernel (a
 # guest may take 150 s to boot, vm-images/testbed), or
 # the case's own TESTBED_TIMEOUT (read like TESTBED_ARGS) for one that boots
-# many VMs; three times that on the debug kernel.
+# many VMs; three times that with the debug kernel at either level.
 slower=1
-[ "$kernel" = debug ] && slower=3
+[ "$kernel" = debug ] || [ "$guest_kernel" = debug ] && slower=3
 passed=0 failed=0 failed_names=() repeats=() reasons=()
 suite_start=$(date +%s)
 echo "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s)"
