@@ -85,12 +85,15 @@ e2e: modules userlib $(if $(filter debug,$(KERNEL)),debug-modules)
 
 # make test's share of the debug kernel: in this nest a guest under a debug
 # test host boots in minutes (a debug guest in 4-10), so every case there
-# does not fit CI's 90 minutes (README, "The debug kernel"); these cases, on
-# a debug test host (our host module and the patched KVM under KASAN,
-# lockdep, kmemleak, ...) with Debian's kernel in the guests, do.
+# does not fit CI's 90 minutes (README, "The debug kernel").  These do: on a
+# debug test host (our host module and the patched KVM under KASAN, lockdep,
+# kmemleak, ...) with Debian's kernel in the guests, and a debug guest (the
+# guest module under them) on Debian's test host.
 DEBUG_SMOKE ?= handshake
+DEBUG_GUEST_SMOKE ?= module-reload
 e2e-debug-smoke: modules userlib debug-modules
-	tests/e2e/run.sh --kernel debug --guest-kernel debian $(DEBUG_SMOKE)
+	tests/e2e/run.sh --kernel debug --guest-kernel debian --out $(BUILD)/e2e-debug-host $(DEBUG_SMOKE)
+	tests/e2e/run.sh --kernel debian --guest-kernel debug --out $(BUILD)/e2e-debug-guest $(DEBUG_GUEST_SMOKE)
 
 # The benchmark pipeline end to end (every transport really moves data).
 # Not the emulated e1000: it hangs now and then in this nest (TESTBED.md),

@@ -2,8 +2,8 @@
 # End-to-end tests in real nested VMs: each case in tests/e2e/cases/ is one
 # test bed run with a host side and a guest side (see case.sh).
 #
-#   tests/e2e/run.sh [--kernel debug|debian] [--guest-kernel debug|debian] [CASE...]
-#                                       (default: every case; guests as the test host)
+#   tests/e2e/run.sh [--kernel debug|debian] [--guest-kernel debug|debian] [--out DIR] [CASE...]
+#                        (default: every case; guests as the test host; files in build/e2e)
 #
 # The kernel defaults to $KERNEL, else the debug kernel (KASAN, lockdep, ...;
 # `make debug-kernel`): correctness is checked there.  A failed run is
@@ -14,11 +14,12 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo" || exit 2
 
-kernel=${KERNEL:-debug} guest_kernel=
+kernel=${KERNEL:-debug} guest_kernel= results=$repo/build/e2e
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=${2:?--kernel needs debug or debian}; shift 2 ;;
 	--guest-kernel) guest_kernel=${2:?--guest-kernel needs debug or debian}; shift 2 ;;
+	--out) results=$(realpath -m "${2:?--out needs a directory}"); shift 2 ;;
 	*) break ;;
 	esac
 done
@@ -40,8 +41,11 @@ fi
 # shellcheck source=vm-images/testbed-crash.sh
 . vm-images/testbed-crash.sh
 
-results=$repo/build/e2e
-rm -rf "$results"
+# (Wiped first: only a directory of the build's own.)
+case "$results/" in
+"$repo"/build/?*) rm -rf "$results" ;;
+*) echo "e2e: --out must be a directory under $repo/build" >&2; exit 2 ;;
+esac
 mkdir -p "$results"
 max_suite_repeats=2
 # A case's time limit: a safety net for a hung run, not a measure of speed
