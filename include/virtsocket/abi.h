@@ -65,7 +65,7 @@ struct virt_hello {
 	__u64 guest_features;
 	__u64 ring_gpa;			/* page aligned */
 	__u32 ring_entries;		/* descriptors per direction */
-	__u32 apic_id;			/* notification destination */
+	__u32 apic_id;			/* physical APIC ID taking notifications */
 	__u32 vector;			/* notification vector, 32..255 */
 	__u32 reserved0;
 	/* host -> guest */
