@@ -26,7 +26,7 @@ wait_until() {
 	limit=$((limit * ${TB_WAIT_SCALE:-1}))
 	end=$((SECONDS + limit))
 	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || { "$@" && return 0; fail "timed out after ${limit}s waiting for: $what"; }
+		[ "$SECONDS" -lt "$end" ] || fail "timed out after ${limit}s waiting for: $what"
 		sleep 0.1
 	done
 }

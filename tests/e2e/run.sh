@@ -122,18 +122,20 @@ for c in "${cases[@]}"; do
 		reasons+=("$c: $first${why:+($why)}")
 	fi
 done
+# (Each detail line goes to the output and to the machine's record.)
+details=()
 [ $failed = 0 ] || echo "e2e: failed: ${failed_names[*]}"
 for r in "${reasons[@]}"; do
+	details+=("failed: $r")
 	echo "    failed: $r"
 done
 echo "e2e: ${#repeats[@]} repeat(s) (at most 1 per case, $max_suite_repeats per suite; files kept in $results/*.attempt*)"
 for r in "${repeats[@]}"; do
+	details+=("repeat: $r")
 	echo "    repeat: $r"
 done
-echo "e2e: kernel $kernel, $(($(date +%s) - suite_start)) s"
+suite_secs=$(($(date +%s) - suite_start))
+echo "e2e: kernel $kernel, $suite_secs s"
 echo "e2e: $passed passed, $failed failed"
-details=()
-for r in "${repeats[@]}"; do details+=("repeat: $r"); done
-for r in "${reasons[@]}"; do details+=("failed: $r"); done
-scripts/test-history.sh add "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s), $passed passed, $failed failed, ${#repeats[@]} repeat(s), $(($(date +%s) - suite_start)) s" "${details[@]}"
+scripts/test-history.sh add "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s), $passed passed, $failed failed, ${#repeats[@]} repeat(s), $suite_secs s" "${details[@]}"
 [ $failed = 0 ]
