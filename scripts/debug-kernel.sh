@@ -1,7 +1,8 @@
 #!/bin/bash
 # The test bed's debug kernel: Debian's linux-source-6.1 (the version of the
 # installed 6.1 kernel) built with KASAN, lockdep, DEBUG_OBJECTS, kmemleak,
-# pattern-initialised stacks and the rest of vm-images/debug-kernel.config.
+# pattern-initialised stacks and the rest of vm-images/debug-kernel.config,
+# with the fixes in vm-images/debug-kernel-patches/ applied.
 #
 #   scripts/debug-kernel.sh           build it (or find it in the cache), then
 #                                     point build/debug-kernel at it
@@ -16,11 +17,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VIRTSOCKET_CACHE:-/var/cache/virtsocket}
 fragment=$repo/vm-images/debug-kernel.config
+patches=("$repo"/vm-images/debug-kernel-patches/*.patch)
 tarball=$("$repo/scripts/kernel-version.sh" --source)
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 # Bump recipe= when the build steps below change what they produce.
 recipe=1
-key=debug-$srcver-$( (echo "recipe $recipe"; cat "$fragment") | sha256sum | cut -c1-12)
+key=debug-$srcver-$( (echo "recipe $recipe"; cat "$fragment" "${patches[@]}") | sha256sum | cut -c1-12)
 dir=$cache/$key
 
 case "${1:-}" in
@@ -46,6 +48,10 @@ if [ ! -f "$dir/src/.extracted" ]; then
 	rm -rf "$dir/src"
 	mkdir -p "$dir/src"
 	tar -xJf "$tarball" -C "$dir/src" --strip-components=1
+	for p in "${patches[@]}"; do
+		echo "debug-kernel: applying $(basename "$p")"
+		patch -s -p1 -d "$dir/src" <"$p"
+	done
 	touch "$dir/src/.extracted"
 fi
 kmake() { make -s -C "$dir/src" O="$dir/obj" "$@"; }

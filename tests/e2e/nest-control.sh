@@ -106,14 +106,15 @@ head -c 2000M /dev/zero | socat -u STDIN VSOCK-CONNECT:2:$((7100 + TESTBED_GUEST
 sleep 600
 '
 
-# boots: the test host boots 20 guests one after another, each killed once
-# it reached its stage script; every boot is counted (booted, died, hung),
-# and the test host goes on after a guest's death: the nest's risk per boot.
+# boots: the test host boots 20 guests (8 debug guests) one after another,
+# each killed once it reached its stage script; every boot is counted
+# (booted, died, hung), and the test host goes on after a guest's death: the
+# nest's risk per boot.
 boots_host='
-for i in $(seq 11 30); do
+for i in $(seq 11 $((10 + @BOOTS@))); do
 	vm-images/run-guest.sh $i 2>/dev/null &
 	runner=$!
-	deadline=$((SECONDS + 60))
+	deadline=$((SECONDS + @BOOT_WAIT@))
 	until grep -q "^guest${i}_stage_uptime " "$TESTBED_OUT/times" || ! kill -0 $runner 2>/dev/null ||
 	      [ $SECONDS -ge $deadline ]; do
 		sleep 0.2
@@ -135,15 +136,26 @@ boots_guest='
 while [ ! -e "$TESTBED_OUT/signal.boots-done" ]; do sleep 1; done
 '
 
+# A debug kernel at either level runs many times slower (README, "The debug
+# kernel"): longer limits, and fewer boots per run (a debug guest reaches its
+# stage in 30-60 s of its uptime, a Debian one in 4-10 s).
+slow=1
+[ "$kernel" = debug ] || [ "${guest_kernel:-$kernel}" = debug ] && slow=4
+if [ "${guest_kernel:-$kernel}" = debug ]; then
+	boots_host=${boots_host//@BOOTS@/8} boots_host=${boots_host//@BOOT_WAIT@/240}
+else
+	boots_host=${boots_host//@BOOTS@/20} boots_host=${boots_host//@BOOT_WAIT@/60}
+fi
+
 out=$repo/build/nest-control/$(date +%Y%m%d-%H%M%S)-$kernel${guest_kernel:+-guests-$guest_kernel}
 mkdir -p "$out"
 declare -A crashes runs_of crashed_of failed_of secs_of boots_of
 start=$(date +%s)
 for w in "${workloads[@]}"; do
 	case "$w" in
-	streams) args=(--guests 2 --guest-cpus 2) tmo=300 host=$streams_host guest=$streams_guest ;;
-	boot-kill) args=(--guests 1 --host-grace 580) tmo=600 host=$bootkill_host guest=$bootkill_guest ;;
-	boots) args=(--guests 1 --host-grace 60) tmo=900 host=$boots_host guest=$boots_guest ;;
+	streams) args=(--guests 2 --guest-cpus 2) tmo=$((300 * slow)) host=$streams_host guest=$streams_guest ;;
+	boot-kill) args=(--guests 1 --host-grace 580) tmo=$((600 * slow)) host=$bootkill_host guest=$bootkill_guest ;;
+	boots) args=(--guests 1 --host-grace 60) tmo=$((900 * slow)) host=$boots_host guest=$boots_guest ;;
 	esac
 	for r in $(seq 1 "$runs"); do
 		for qi in "${!qemu_list[@]}"; do
