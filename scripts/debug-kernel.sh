@@ -17,7 +17,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VIRTSOCKET_CACHE:-/var/cache/virtsocket}
 fragment=$repo/vm-images/debug-kernel.config
+shopt -s nullglob
 patches=("$repo"/vm-images/debug-kernel-patches/*.patch)
+shopt -u nullglob
 tarball=$("$repo/scripts/kernel-version.sh" --source)
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 # Bump recipe= when the build steps below change what they produce.
@@ -77,7 +79,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "debug-kernel: the configuration lacks: ${missing[*]}" >&2
 	exit 1
 fi
-echo "debug-kernel: building with $(nproc) jobs in $dir (cold: 10-20 min on 2 cores)"
+echo "debug-kernel: building with $(nproc) jobs in $dir (cold: 7-20 min on 2 cores)"
 kmake -j"$(nproc)" bzImage modules
 release=$(cat "$dir/obj/include/config/kernel.release")
 rm -rf "$dir/mods"
