@@ -214,16 +214,25 @@ static void virt_tx_reclaim(struct virt_guest *g)
 		if (status && d->conn && d->op != VIRT_OP_RX_POST &&
 		    d->op != VIRT_OP_RESET) {
 			u32 id = d->conn;
+			u16 op = d->op;
 			struct virt_sock *vsk;
 
 			atomic64_inc(&g->bad_descs);
 			spin_unlock_bh(&g->tx_lock);
 			pr_warn_ratelimited("virtsocket: host refused op %u on connection %u: %d\n",
-					    d->op, id, status);
+					    op, id, status);
 			vsk = virt_conn_lookup(g, id);
 			if (vsk) {
 				virt_conn_forget(g, id, vsk);
-				virt_core_reset(vsk, status);
+				/*
+				 * Only a refused connect() has a reason of
+				 * its own; to the socket, any other refusal
+				 * is the host resetting the connection (its
+				 * -EPIPE for a send the host socket closed
+				 * under would read as our own shutdown).
+				 */
+				virt_core_reset(vsk, op == VIRT_OP_CONNECT ?
+						status : -ECONNRESET);
 				sock_put(&vsk->sk);
 			}
 			spin_lock_bh(&g->tx_lock);

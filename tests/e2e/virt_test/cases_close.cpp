@@ -230,6 +230,84 @@ void reset_server(context& c)
 	c.ctl.writeln("DONE");
 }
 
+// ---- reset while sending ---------------------------------------------------------------------
+//
+// We are sending (blocked on the window, or with sends still in flight) when
+// the peer closes with our data unread.  The first send that fails says why:
+// ECONNRESET on tcp and virt, as a send blocked when a RST arrives does on
+// TCP; virt sends still on the ring when the reset comes must not turn it
+// into EPIPE.  vsock does not reset: EPIPE.  unix: EPIPE, or ECONNRESET
+// when the send was waiting for buffer space (the closing peer sets sk_err).
+// Each side takes the sender's part in turn, so the guest sends whichever
+// side it runs.
+
+constexpr int reset_while_sending_rounds = 8;
+
+errnos reset_while_sending_errnos(context& c)
+{
+	if (c.is(transport::tcp) || c.is(transport::virt))
+		return {ECONNRESET};
+	if (c.is(transport::unix_domain))
+		return {EPIPE, ECONNRESET};
+	return {EPIPE};
+}
+
+// Sends 64 KiB chunks until a send fails; the peer has closed by then.
+void send_until_reset(context& c, vs::stream_socket& s, int round)
+{
+	const auto chunk = bytes(64 * 1024, 40 + static_cast<std::uint64_t>(round));
+	std::uint64_t sent = 0;
+
+	for (;;) {
+		auto r = s.send(chunk);
+		if (!r) {
+			expect_code(r.error(), reset_while_sending_errnos(c),
+				    str("round ", round, ": the first failed send after ", sent,
+					" bytes, the peer having closed with data unread"));
+			return;
+		}
+		sent += *r;
+	}
+}
+
+// Reads 256 KiB, so that the sender is well under way, then closes once more
+// has arrived unread (a close with nothing unread is an orderly end).
+void close_while_peer_sends(vs::stream_socket& s, int round)
+{
+	std::vector<std::byte> in(256 * 1024);
+
+	recv_exact(s, in, str("round ", round, ": the sender's first 256 KiB"));
+	auto ev = must(s.poll(POLLIN, 5s), "poll");
+	check(ev & POLLIN, "round ", round, ": the sender stopped sending");
+	s.close().value();
+}
+
+void reset_sending_client(context& c)
+{
+	for (int i = 0; i < reset_while_sending_rounds; i++) {
+		auto s = connect_one(c);
+		if (i % 2)
+			send_until_reset(c, s, i);
+		else
+			close_while_peer_sends(s, i);
+		c.ctl.writeln("NEXT");
+		c.ctl.expectln("NEXT");
+	}
+}
+
+void reset_sending_server(context& c)
+{
+	for (int i = 0; i < reset_while_sending_rounds; i++) {
+		auto s = accept_one(c);
+		if (i % 2)
+			close_while_peer_sends(s, i);
+		else
+			send_until_reset(c, s, i);
+		c.ctl.expectln("NEXT");
+		c.ctl.writeln("NEXT");
+	}
+}
+
 // ---- 11. EPIPE and SIGPIPE ---------------------------------------------------------------------
 //
 // send() without MSG_NOSIGNAL that fails with EPIPE also raises SIGPIPE;
@@ -316,6 +394,7 @@ void add_close_cases(std::vector<test_case>& r)
 	r.push_back({"SOCK_STREAM close with data queued", close_queued_client, close_queued_server});
 	r.push_back({"SOCK_STREAM peer reset", reset_client, reset_server});
 	r.push_back({"SOCK_STREAM EPIPE and SIGPIPE", sigpipe_client, sigpipe_server});
+	r.push_back({"SOCK_STREAM reset while sending", reset_sending_client, reset_sending_server});
 }
 
 } // namespace vt
