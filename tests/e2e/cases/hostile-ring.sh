@@ -88,7 +88,9 @@ host() {
 	printf 'virtsocket-hostile rx\n' | "$bin/virtsock-cat" -l "virt:any:$DATA_PORT" >/dev/null &
 	local data=$!
 	# The reader blocks on a pipe nobody reads: the connection's credit runs out.
-	"$bin/virtsock-cat" -l "virt:any:$STALL_PORT" </dev/null 2>/dev/null | sleep 600 &
+	# (Until the end, not for a time: a debug guest reaches that case after
+	# more than ten minutes, when a 'sleep 600' had closed the pipe.)
+	"$bin/virtsock-cat" -l "virt:any:$STALL_PORT" </dev/null 2>/dev/null | sleep infinity &
 	local stall=$!
 	for ((i = 0; i < RXBUF_LINES; i++)); do
 		printf 'hostile-rx-%04u-...............\n' "$i"
