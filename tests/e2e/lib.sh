@@ -13,6 +13,10 @@ fail() {
 
 log() { echo "$(cut -d' ' -f1 /proc/uptime)s: $*"; }
 
+# The test host or the guests run the debug kernel, where a guest boots in
+# one to five minutes: cases that boot guest after guest do fewer rounds.
+debug_kernel_anywhere() { [ "${TB_KERNEL:-}" = debug ] || [ "${TB_GUEST_KERNEL:-}" = debug ]; }
+
 # wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s for at most
 # SECONDS of wall-clock time (not a count of polls: on a slow debug guest
 # each poll takes far longer than 0.1 s).  COMMAND runs again at each poll,

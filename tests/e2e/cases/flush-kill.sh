@@ -14,9 +14,7 @@ TESTBED_ARGS=(--guests 1 --host-grace 30)
 TESTBED_TIMEOUT=1500
 
 KILLS=20
-# A guest under a debug test host boots in about a minute here, a debug
-# guest in two to five.
-if [ "${TB_KERNEL:-}" = debug ] || [ "${TB_GUEST_KERNEL:-}" = debug ]; then KILLS=3; fi
+if debug_kernel_anywhere; then KILLS=3; fi
 FLOOD_PORT=6200		# the hostile module's flood_port: readers on 6200-6203
 FLOOD_CONNS=4		# its FLOOD_CONNS
 FLUSHES=50		# flushes of the flood's registration before the kill

@@ -14,10 +14,9 @@ TESTBED_ARGS=(--guests 1 --host-grace 30)
 TESTBED_TIMEOUT=1500
 
 KILLS=10
-# A guest under a debug test host boots in about a minute here, a debug
-# guest in two to five: two kills there (the lifetimes under KASAN, kmemleak
-# and pattern-initialised stacks).
-if [ "${TB_KERNEL:-}" = debug ] || [ "${TB_GUEST_KERNEL:-}" = debug ]; then KILLS=2; fi
+# Two kills with a debug kernel (the lifetimes under KASAN, kmemleak and
+# pattern-initialised stacks).
+if debug_kernel_anywhere; then KILLS=2; fi
 STREAM_PORT=5000	# guest1's stream, through the kills
 VICTIM_PORT=6000	# each victim's stream, cut by the kill
 CHUNK=65536		# guest1 sends a fresh random chunk every 0.2 s
