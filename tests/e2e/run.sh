@@ -53,8 +53,11 @@ max_suite_repeats=2
 # guest may take 150 s to boot, vm-images/testbed), or
 # the case's own TESTBED_TIMEOUT (read like TESTBED_ARGS) for one that boots
 # many VMs; three times that with the debug kernel at either level.
+# What tests/e2e/lib.sh's debug_kernel_anywhere says inside the test bed
+# (from TB_KERNEL and TB_GUEST_KERNEL): cases read it at their top level.
+debug_kernel_anywhere() { [ "$kernel" = debug ] || [ "$guest_kernel" = debug ]; }
 slower=1
-[ "$kernel" = debug ] || [ "$guest_kernel" = debug ] && slower=3
+debug_kernel_anywhere && slower=3
 passed=0 failed=0 failed_names=() repeats=() reasons=()
 suite_start=$(date +%s)
 echo "e2e: kernel $kernel (guests: $guest_kernel), ${#cases[@]} case(s)"
