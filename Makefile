@@ -16,7 +16,7 @@ KERNEL ?= debug
 
 .PHONY: all deps build kvm modules userlib unit sanitizers checkpatch kernel-lint e2e bench-check \
 	debug-kernel debug-modules e2e-debug-smoke \
-	test demo bench install deb deb-check clean help
+	test demo bench install deb deb-check e2e-dkms clean help
 
 all: build
 
@@ -42,6 +42,7 @@ help:
 	@echo "make install    install the library and tools under PREFIX=$(PREFIX)"
 	@echo "make deb        Debian packages (DKMS modules, library, tools) in $(DEB_OUT), lintian-checked"
 	@echo "make deb-check  check the packages of make deb: list, contents, dkms.conf"
+	@echo "make e2e-dkms   the packages installed in the test bed: DKMS builds there (slow)"
 
 deps:
 	scripts/install-deps.sh
@@ -137,6 +138,11 @@ deb:
 
 deb-check:
 	tests/deb/check-debs.sh $(DEB_OUT)
+	tests/deb/check-debs.sh --self-test $(DEB_OUT)
+
+# The e2e case of the packages (not in make e2e: README, "Packages").
+e2e-dkms: modules deb
+	tests/e2e/run.sh --kernel debian --out $(BUILD)/e2e-dkms dkms
 
 clean:
 	-$(MAKE) -C host-module clean

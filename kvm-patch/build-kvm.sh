@@ -2,14 +2,16 @@
 # Rebuild kvm.ko, kvm-amd.ko and kvm-intel.ko with the virtsocket patch series
 # for the installed Debian 6.1 kernel, from the matching linux-source-6.1.
 #
-#   kvm-patch/build-kvm.sh OUTDIR [KDIR [TARBALL]]
+#   kvm-patch/build-kvm.sh OUTDIR [KDIR [TARBALL [RELEASE]]]
 #
 # KDIR is another build tree of the same source (the debug kernel,
 # scripts/debug-modules.sh); by default the installed kernel's headers.
 # TARBALL is the kernel source to take KVM from, which the caller has
 # checked matches KDIR (the DKMS build of virtsocket-host-dkms, which
 # builds for a kernel that need not be the one linux-image-amd64 names);
-# without it, scripts/kernel-version.sh checks and names it.  JOBS: make -j
+# without it, scripts/kernel-version.sh checks and names it.  RELEASE is
+# KDIR's kernel release, by default its include/config/kernel.release
+# (Debian's headers say 6.1.NNN there, not 6.1.0-NN-amd64).  JOBS: make -j
 # (default: every CPU).
 #
 # OUTDIR/src holds the patched subset of the kernel tree (arch/x86/kvm,
@@ -33,7 +35,7 @@ if [ -z "$tarball" ]; then
 fi
 if [ -n "${2:-}" ]; then
 	kdir=$2
-	release=$(cat "$kdir/include/config/kernel.release")
+	release=${4:-$(cat "$kdir/include/config/kernel.release")}
 fi
 mapfile -t patches < <(ls "$here"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-)
 

@@ -38,7 +38,7 @@ headers_version=$(dpkg-query -W -f='${Version}' "linux-headers-$kernelver" 2>/de
 		"install the linux-source-6.1 of that kernel (or boot the kernel of this source)," \
 		"then: dkms autoinstall -k $kernelver"
 
-"$here/kvm-patch/build-kvm.sh" "$here/kvm" "$kdir" "$tarball"
+"$here/kvm-patch/build-kvm.sh" "$here/kvm" "$kdir" "$tarball" "$kernelver"
 make -C "$kdir" M="$here/host-module" \
 	NOSTDINC_FLAGS="$(cat "$here/kvm/nostdinc_flags")" \
 	KBUILD_EXTRA_SYMBOLS="$here/kvm/src/arch/x86/kvm/Module.symvers" \
