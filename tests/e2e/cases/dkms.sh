@@ -18,7 +18,8 @@ IN_DEFAULT_SUITE=no
 TESTBED_ARGS=(--guests 1 --stock-kvm --no-guest-module --guests-after host-ready --guest-mem 1024 --host-grace 300)
 TESTBED_TIMEOUT=5400
 
-DEBS=$REPO/build/deb
+# (tests/e2e/run.sh reads this file without lib.sh: no $REPO there.)
+DEBS=${REPO:-}/build/deb
 ROOT=/tmp/dkms-root
 
 # A writable view of this machine's root (the build machine's, read-only
