@@ -36,6 +36,12 @@ overlay_root() {
 		mount --bind "/$d" "$ROOT/$d" || fail "cannot bind /$d into the overlay"
 	done
 	mount -t tmpfs tmpfs "$ROOT/tmp" || fail "cannot mount the overlay's /tmp"
+	# The test bed's /dev is a bare devtmpfs (no udev): bash's <(...),
+	# which dkms uses, needs /dev/fd.
+	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+	for d in stdin:0 stdout:1 stderr:2; do
+		[ -e "/dev/${d%:*}" ] || ln -s "/proc/self/fd/${d#*:}" "/dev/${d%:*}"
+	done
 	# (man-db's trigger would index every manual page over 9p, under TCG.)
 	rm -f "$ROOT/var/lib/man-db/auto-update"
 	mkdir -p "$ROOT/tmp/debs"
@@ -43,7 +49,7 @@ overlay_root() {
 	find "$DEBS" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' -exec cp {} "$ROOT/tmp/debs/" \; ||
 		fail "cannot copy the packages"
 }
-in_root() { chroot "$ROOT" "$@"; }
+in_root() { chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive "$@"; }
 
 # The packages of this version, by name.
 deb() { # deb PACKAGE -> its file inside the overlay
