@@ -20,8 +20,14 @@ done
 version=$(dpkg-parsechangelog -S Version)
 src=$out/src/virtsocket-$version
 
+# (Wiped first: only an empty directory or a previous run's.)
+if [ -n "$(ls -A "$out" 2>/dev/null)" ] && [ ! -f "$out/build.log" ]; then
+	echo "deb: $out is neither empty nor an earlier output of build-deb.sh: not wiping it" >&2
+	exit 2
+fi
 rm -rf "$out"
 mkdir -p "$src"
+: >"$out/build.log"	# (the mark of our output directory)
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	# (Deleted but not yet committed files are listed and missing: skipped.)
 	git ls-files -z --cached --others --exclude-standard |
