@@ -16,7 +16,7 @@ KERNEL ?= debug
 
 .PHONY: all deps build kvm modules userlib unit sanitizers checkpatch kernel-lint e2e bench-check \
 	debug-kernel debug-modules e2e-debug-smoke \
-	test demo bench install clean help
+	test demo bench install deb deb-check e2e-dkms clean help
 
 all: build
 
@@ -40,6 +40,9 @@ help:
 	@echo "make demo       deps + build, then boot the test host and guests"
 	@echo "make bench      deps + build, then the benchmark sweep (BENCH_ARGS=--help)"
 	@echo "make install    install the library and tools under PREFIX=$(PREFIX)"
+	@echo "make deb        Debian packages (DKMS modules, library, tools) in $(DEB_OUT), lintian-checked"
+	@echo "make deb-check  check the packages of make deb: list, contents, dkms.conf"
+	@echo "make e2e-dkms   the packages installed in the test bed: DKMS builds there (slow)"
 
 deps:
 	scripts/install-deps.sh
@@ -127,6 +130,19 @@ bench: deps
 
 install: userlib
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Debian packages, built from a copy of the tree (scripts/build-deb.sh).
+DEB_OUT := $(BUILD)/deb
+deb:
+	JOBS=$(JOBS) scripts/build-deb.sh $(DEB_OUT)
+
+deb-check:
+	tests/deb/check-debs.sh $(DEB_OUT)
+	tests/deb/check-debs.sh --self-test $(DEB_OUT)
+
+# The e2e case of the packages (not in make e2e: README, "Packages").
+e2e-dkms: modules deb
+	tests/e2e/run.sh --kernel debian --out $(BUILD)/e2e-dkms dkms
 
 clean:
 	-$(MAKE) -C host-module clean

@@ -2,10 +2,17 @@
 # Rebuild kvm.ko, kvm-amd.ko and kvm-intel.ko with the virtsocket patch series
 # for the installed Debian 6.1 kernel, from the matching linux-source-6.1.
 #
-#   kvm-patch/build-kvm.sh OUTDIR [KDIR]
+#   kvm-patch/build-kvm.sh OUTDIR [KDIR [TARBALL [RELEASE]]]
 #
 # KDIR is another build tree of the same source (the debug kernel,
 # scripts/debug-modules.sh); by default the installed kernel's headers.
+# TARBALL is the kernel source to take KVM from, which the caller has
+# checked matches KDIR (the DKMS build of virtsocket-host-dkms, which
+# builds for a kernel that need not be the one linux-image-amd64 names);
+# without it, scripts/kernel-version.sh checks and names it.  RELEASE is
+# KDIR's kernel release, by default its include/config/kernel.release
+# (Debian's headers say 6.1.NNN there, not 6.1.0-NN-amd64).  JOBS: make -j
+# (default: every CPU).
 #
 # OUTDIR/src holds the patched subset of the kernel tree (arch/x86/kvm,
 # virt/kvm and the headers the series touches) shaped like the kernel's, so
@@ -19,12 +26,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build-kvm.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-release=$("$here/../scripts/kernel-version.sh")
-tarball=$("$here/../scripts/kernel-version.sh" --source)
-kdir=/lib/modules/$release/build
+tarball=${3:-}
+[ -z "$tarball" ] || [ -n "${2:-}" ] || { echo "build-kvm.sh: TARBALL needs KDIR" >&2; exit 2; }
+if [ -z "$tarball" ]; then
+	release=$("$here/../scripts/kernel-version.sh")
+	tarball=$("$here/../scripts/kernel-version.sh" --source)
+	kdir=/lib/modules/$release/build
+fi
 if [ -n "${2:-}" ]; then
 	kdir=$2
-	release=$(cat "$kdir/include/config/kernel.release")
+	release=${4:-$(cat "$kdir/include/config/kernel.release")}
 fi
 mapfile -t patches < <(ls "$here"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-)
 
@@ -58,7 +69,7 @@ echo "-I$out/src/arch/x86/include -I$out/src/include -I$out/src/include/trace" >
 
 echo "kvm: building for $release"
 make -s -C "$kdir" M="$out/src/arch/x86/kvm" \
-	NOSTDINC_FLAGS="$(cat "$out/nostdinc_flags")" -j"$(nproc)" modules
+	NOSTDINC_FLAGS="$(cat "$out/nostdinc_flags")" -j"${JOBS:-$(nproc)}" modules
 for m in kvm kvm-amd kvm-intel; do
 	cp "$out/src/arch/x86/kvm/$m.ko" "$out/$m.ko"
 	vermagic=$(modinfo -F vermagic "$out/$m.ko")

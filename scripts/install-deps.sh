@@ -18,6 +18,8 @@ packages=(
 	socat python3 iproute2
 	# benchmark plots
 	gnuplot-nox
+	# Debian packages (make deb): debhelper with DKMS, man pages, lintian
+	debhelper dh-dkms dkms help2man lintian
 )
 
 missing=()

@@ -114,8 +114,19 @@ snapshot_guest() { # snapshot_guest IDX
 # Each guest's own time limit comes 40 s before run-guest.sh's, so that
 # there is time to see where it is.
 guest_limit=$((TB_GUEST_TIMEOUT > 80 ? TB_GUEST_TIMEOUT - 40 : TB_GUEST_TIMEOUT / 2))
+# testbed --guests-after NAME: the host command sets up the test host (say,
+# loads another KVM) before any guest runs under it.
+nguests=$TB_GUESTS
+while [ -n "$TB_GUESTS_AFTER" ] && [ ! -e "$out/signal.$TB_GUESTS_AFTER" ]; do
+	if [ -z "$host_pid" ] || ! kill -0 "$host_pid" 2>/dev/null; then
+		echo "testbed: the host command ended before it signalled $TB_GUESTS_AFTER: no guest booted" >>"$out/host-setup.log"
+		nguests=0
+		break
+	fi
+	sleep 0.5
+done
 pids=() starts=()
-for i in $(seq 1 "$TB_GUESTS"); do
+for i in $(seq 1 "$nguests"); do
 	"$TB_REPO/vm-images/run-guest.sh" "$i" &
 	pids+=($!) starts+=($SECONDS)
 	# (Timed by the clock: a loop of forks runs slow on this emulated CPU.)
@@ -137,7 +148,7 @@ done
 grace=$TB_HOST_GRACE
 while :; do
 	running=() dead=
-	for i in $(seq 1 "$TB_GUESTS"); do
+	for i in $(seq 1 "$nguests"); do
 		if kill -0 "${pids[i - 1]}" 2>/dev/null; then
 			running+=("$i")
 		elif [ ! -e "$out/guest$i.rc" ]; then
