@@ -72,7 +72,7 @@ def one_boot(perf, res, tmp, boot, uris):
         fail(f"sweep-host would power the test host off: {why}")
 
     host.measure, host.stop_test_host = measure, stop
-    base = {"seconds": 3.0, "kvm": {"exits": 300}, "vm": {}, "cpu": {"busy_ticks": 3, "total_ticks": 600}}
+    base = {"seconds": 3.0, "kvm": {"exits": 300}, "vm": {}, "cpu": {"busy_ticks": 30, "total_ticks": 600}}
     sweep = host.Sweep(uris, base)
     sweep.all(cfg["transports"])
     if sweep.failures:
@@ -130,7 +130,13 @@ def check_figures(res):
             if doc["mode"] == "throughput":
                 per.setdefault(key + ("tp",), []).append(
                     statistics.median(throughput_mbps(p["end"]) for p in ends))
+                # Less the test host's at-rest share of its CPUs over the run.
+                rest = doc["baseline"]["cpu"]["busy_ticks"] / doc["baseline"]["cpu"]["total_ticks"]
+                m = [p["end"]["cpu_machine_seconds"] for p in ends]
                 per.setdefault(key + ("cpu",), []).append(statistics.median(
+                    max(0.0, machine_busy(p)[0] - rest * x["host_cpus"] * x["host_seconds"]) * 1e9 /
+                    bytes_moved(p["end"]) for p, x in zip(ends, m)))
+                per.setdefault(key + ("cpu_raw",), []).append(statistics.median(
                     machine_busy(p)[0] * 1e9 / bytes_moved(p["end"]) for p in ends))
             else:
                 per.setdefault(key + ("p50",), []).append(rtt_us(ends[0]["end"])["p50"])
@@ -143,6 +149,10 @@ def check_figures(res):
             mean, lo, _ = mean_ci(per[key + (what,)])
             if abs(float(r[col]) - mean) > 1e-3 * max(1, mean) or abs(float(r[lo_col]) - lo) > 1e-3 * max(1, abs(lo)):
                 fail(f"{key} {col}: {r[col]} [{r[lo_col]}], the JSON says {mean} [{lo}]")
+        raw = mean_ci(per[key + ("cpu_raw",)])[0]
+        if abs(float(r["cpu_host_raw_ns_per_byte"]) - raw) > 1e-3 * max(1, raw) or \
+                float(r["cpu_host_raw_ns_per_byte"]) < float(r["cpu_host_ns_per_byte"]):
+            fail(f"{key}: raw CPU per byte {r['cpu_host_raw_ns_per_byte']}, the JSON says {raw}")
         want = WINDOW if key[0] == "equal" else int(pathlib.Path("/proc/sys/net/core/wmem_default")
                                                       .read_text()) // 2
         if key[1] == "unix" or key[0] == "equal":  # (the fakes are Unix sockets too)
