@@ -243,7 +243,8 @@ TEST(ProcStat, BusyTotalAndCpus)
 	ASSERT_TRUE(t);
 	// busy: user + nice + system + irq + softirq; guest time is in user already.
 	EXPECT_EQ(t->busy, 100U + 20 + 300 + 6 + 7);
-	// total: busy + idle + iowait + steal.
+	EXPECT_EQ(t->idle, 4000U + 50);	// idle + iowait
+	EXPECT_EQ(t->steal, 8U);
 	EXPECT_EQ(t->total, t->busy + 4000 + 50 + 8);
 	EXPECT_EQ(t->cpus, 2U);
 }
@@ -255,6 +256,7 @@ TEST(ProcStat, OlderAndMalformedLines)
 	ASSERT_TRUE(seven);
 	EXPECT_EQ(seven->busy, 1U + 2 + 3 + 6 + 7);
 	EXPECT_EQ(seven->total, seven->busy + 4 + 5);
+	EXPECT_EQ(seven->steal, 0U);
 	EXPECT_FALSE(parse_proc_stat("cpu  1 2 3\ncpu0 1 2 3\n"));		// too short
 	EXPECT_FALSE(parse_proc_stat("cpu  1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\n"));	// not a number
 	EXPECT_FALSE(parse_proc_stat("cpu0 1 2 3 4 5 6 7 8\n"));		// no summary line
@@ -264,9 +266,11 @@ TEST(ProcStat, OlderAndMalformedLines)
 
 TEST(ProcStat, SecondsBetweenSnapshots)
 {
-	machine_snapshot a{{1000, 5000, 2}, t0}, b{{1150, 5200, 2}, at(1)};
+	machine_snapshot a{{1000, 3900, 100, 5000, 2}, t0}, b{{1150, 3940, 110, 5200, 2}, at(1)};
 	auto m = machine_between(a, b, 100);
 	EXPECT_DOUBLE_EQ(m.busy, 1.5);
+	EXPECT_DOUBLE_EQ(m.idle, 0.4);
+	EXPECT_DOUBLE_EQ(m.steal, 0.1);
 	EXPECT_DOUBLE_EQ(m.total, 2.0);
 	EXPECT_DOUBLE_EQ(m.seconds, 1.0);
 	EXPECT_EQ(m.cpus, 2U);
@@ -294,6 +298,7 @@ TEST(ProcStat, ThisMachine)
 	auto m = machine_between(*a, *b, user_hz());
 	EXPECT_GT(m.busy, 0.0);
 	EXPECT_LE(m.busy, m.total);
+	EXPECT_DOUBLE_EQ(m.total, m.busy + m.idle + m.steal);
 }
 
 // ---- the --verify pattern -----------------------------------------------------------------

@@ -388,6 +388,10 @@ TEST_F(PerfTool, MachineCpuOverTheMeasuredPart)
 		ASSERT_TRUE(m[key("busy")].is_number()) << m;
 		EXPECT_GT(m[key("busy")].get<double>(), 0.0) << m;	// a stream keeps a CPU busy
 		EXPECT_LE(m[key("busy")].get<double>(), m[key("total")].get<double>() + 0.02) << m;
+		EXPECT_NEAR(m[key("total")].get<double>(),
+			    m[key("busy")].get<double>() + m[key("idle")].get<double>() + m[key("steal")].get<double>(),
+			    0.015)
+			<< m;
 		EXPECT_EQ(m[key("cpus")].get<long>(), sysconf(_SC_NPROCESSORS_ONLN)) << m;
 		// From the warm-up's end: half the run, not all of it.
 		EXPECT_GT(m[key("seconds")].get<double>(), 0.45) << m;

@@ -231,12 +231,15 @@ json to_json(const client_options& o, const request& q, const outcome& out)
 		}
 		end["verified_bytes"] = {{"host", host}, {"remote", remote}};
 	}
-	// The machines' CPU-seconds, busy and in all, from the end of the
-	// warm-up to the end (/proc/stat): on a host, its guests' vCPUs are in.
+	// The machines' CPU-seconds, busy, idle, stolen and in all, from the end
+	// of the warm-up to the end (/proc/stat): on a host, its guests' vCPUs
+	// are in busy.
 	json machine = json::object();
 	for (auto [side, m] : {std::pair{"host", &out.host_machine}, std::pair{"remote", &out.remote_machine}}) {
 		auto key = [side = std::string(side)](const char* what) { return side + "_" + what; };
 		machine[key("busy")] = *m ? json((*m)->busy) : json(nullptr);
+		machine[key("idle")] = *m ? json((*m)->idle) : json(nullptr);
+		machine[key("steal")] = *m ? json((*m)->steal) : json(nullptr);
 		machine[key("total")] = *m ? json((*m)->total) : json(nullptr);
 		machine[key("cpus")] = *m ? json((*m)->cpus) : json(nullptr);
 		machine[key("seconds")] = *m ? json((*m)->seconds) : json(nullptr);

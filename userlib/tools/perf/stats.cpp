@@ -188,7 +188,9 @@ std::optional<machine_ticks> parse_proc_stat(std::string_view text)
 			return std::nullopt;
 		machine_ticks t;
 		t.busy = f[0] + f[1] + f[2] + f[5] + f[6];
-		t.total = t.busy + f[3] + f[4] + f[7];
+		t.idle = f[3] + f[4];
+		t.steal = f[7];
+		t.total = t.busy + t.idle + t.steal;
 		m = t;
 	}
 	if (!m || cpus == 0)
@@ -220,8 +222,8 @@ machine_cpu machine_between(const machine_snapshot& a, const machine_snapshot& b
 	auto secs = [&](std::uint64_t from, std::uint64_t to) {
 		return to > from ? static_cast<double>(to - from) / static_cast<double>(ticks_per_second) : 0.0;
 	};
-	return {secs(a.ticks.busy, b.ticks.busy), secs(a.ticks.total, b.ticks.total), seconds(b.wall - a.wall),
-		b.ticks.cpus};
+	return {secs(a.ticks.busy, b.ticks.busy), secs(a.ticks.idle, b.ticks.idle), secs(a.ticks.steal, b.ticks.steal),
+		secs(a.ticks.total, b.ticks.total),	  seconds(b.wall - a.wall),		 b.ticks.cpus};
 }
 
 } // namespace perf

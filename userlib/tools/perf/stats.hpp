@@ -97,11 +97,13 @@ cpu_usage cpu_between(const cpu_times& a, const cpu_times& b);
 // The whole machine's CPU time, /proc/stat's "cpu" line, in clock ticks
 // (USER_HZ).  busy: user, nice, system, irq, softirq: on a host this
 // includes its guests' vCPU time (guest and guest_nice are part of user
-// and nice, so they are not added again).  total: busy, idle, iowait and
-// steal, all the time its CPUs had; steal (a hypervisor ran someone else)
-// is not our CPU's work, so it is not busy.
+// and nice, so they are not added again).  idle: idle and iowait.  steal:
+// a hypervisor ran someone else; not our CPU's work, so not busy.  total:
+// all four.  Busy time is sampled by the tick, idle time (NO_HZ) measured:
+// a machine that loses ticks (an emulated one, busy) under-counts its busy
+// time, and its CPUs' time less idle and steal is the better figure.
 struct machine_ticks {
-	std::uint64_t busy = 0, total = 0;
+	std::uint64_t busy = 0, idle = 0, steal = 0, total = 0;
 	unsigned cpus = 0;	// its "cpuN" lines
 	friend bool operator==(const machine_ticks&, const machine_ticks&) = default;
 };
@@ -114,10 +116,10 @@ struct machine_snapshot {
 // nullopt when /proc/stat cannot be read or parsed.
 std::optional<machine_snapshot> machine_now();
 
-// CPU-seconds the machine spent busy and in all between two snapshots, and
-// the wall-clock seconds between them.
+// CPU-seconds between two snapshots (as machine_ticks), and the wall-clock
+// seconds between them.
 struct machine_cpu {
-	double busy = 0, total = 0, seconds = 0;
+	double busy = 0, idle = 0, steal = 0, total = 0, seconds = 0;
 	unsigned cpus = 0;
 	friend bool operator==(const machine_cpu&, const machine_cpu&) = default;
 };

@@ -100,13 +100,15 @@ std::optional<stream_result> stream_result_from_json(const json& j)
 
 json to_json(const machine_cpu& m)
 {
-	return {{"busy", m.busy}, {"total", m.total}, {"cpus", m.cpus}, {"seconds", m.seconds}};
+	return {{"busy", m.busy},   {"idle", m.idle}, {"steal", m.steal},
+		{"total", m.total}, {"cpus", m.cpus}, {"seconds", m.seconds}};
 }
 
 std::optional<machine_cpu> machine_cpu_from_json(const json& j)
 {
 	try {
-		return machine_cpu{j.at("busy").get<double>(), j.at("total").get<double>(),
+		return machine_cpu{j.at("busy").get<double>(),	j.at("idle").get<double>(),
+				   j.at("steal").get<double>(), j.at("total").get<double>(),
 				   j.at("seconds").get<double>(), j.at("cpus").get<unsigned>()};
 	} catch (const json::exception&) {
 		return std::nullopt;

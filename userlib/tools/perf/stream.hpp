@@ -58,7 +58,7 @@ struct stream_result {
 };
 
 json to_json(const stream_result& r, bool with_intervals);
-// {"busy", "total", "cpus", "seconds"}: one end's machine, on the wire.
+// {"busy", "idle", "steal", "total", "cpus", "seconds"}: one end's machine.
 json to_json(const machine_cpu& m);
 std::optional<machine_cpu> machine_cpu_from_json(const json& j);
 // nullopt when a field is missing or of the wrong type.
