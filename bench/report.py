@@ -263,7 +263,8 @@ def write_csv(res, rows, ratios):
         w = csv.writer(f)
         w.writerow(cols)
         for r in ratios:
-            w.writerow([fmt(r.get(c), 4) for c in cols])
+            # Six decimals: check_sweep.py re-derives each verdict from the bounds.
+            w.writerow([fmt(r.get(c), 6) for c in cols])
 
 
 def with_ci(value, lo, hi, digits=1):
