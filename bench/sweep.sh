@@ -95,7 +95,7 @@ python3 "$repo/bench/sweep_config.py" --sizes "$sizes" --transports "$transports
 	--directions "$directions" --modes "$modes" --time "$tp_time" \
 	--latency-time "$lat_time" --repeat "$repeat" --omit "$omit" --warmup "$warmup" \
 	--window "$window" --defaults-sizes "$defaults_sizes" --boots "$boots" \
-	${seed:+--seed "$seed"} --out "$out/config.json" || exit 2
+	--micro "$micro" ${seed:+--seed "$seed"} --out "$out/config.json" || exit 2
 read -r expected limit < <(python3 -c 'import json, sys
 c = json.load(open(sys.argv[1]))
 print(c["runs"], c["time_limit"])' "$out/config.json")

@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--defaults-sizes", default="")
     ap.add_argument("--boots", type=int, default=1)
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--micro", type=int, choices=(0, 1), default=1)
     a = ap.parse_args()
     try:
         window = size(a.window)
@@ -98,7 +99,8 @@ def main():
     # from the seed, the boot and the point: given the seed it is repeated.
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
     cfg.update(time=a.time, latency_time=a.latency_time, repeat=a.repeat, omit=a.omit,
-               warmup=a.warmup, boots=a.boots, seed=seed, baseline_seconds=3, run_grace=RUN_GRACE,
+               warmup=a.warmup, boots=a.boots, seed=seed, micro=bool(a.micro),
+               baseline_seconds=3, run_grace=RUN_GRACE,
                # The warm-up run checks the payload (virtsock-perf --verify); the
                # measured runs do not: the pattern's copy and compare would be
                # measured too.

@@ -198,7 +198,8 @@ def main():
     problems = []
     pngs = ["throughput.png", "cpu.png"] if "throughput" in cfg["modes"] else []
     pngs += ["latency.png"] if "latency" in cfg["modes"] else []
-    for name in ["sweep.csv", "ratios.csv", "sweep.md", "exits.png", "micro.json", "callgrind.json"] + pngs:
+    micro = ["micro.json", "callgrind.json"] if cfg.get("micro", True) else []  # (--no-micro)
+    for name in ["sweep.csv", "ratios.csv", "sweep.md", "exits.png"] + micro + pngs:
         if not (res / name).is_file() or (res / name).stat().st_size == 0:
             problems.append(f"{name} is missing or empty")
     # Test beds that failed (bench/sweep.sh): only the nest's own crash is
