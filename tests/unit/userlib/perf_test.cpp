@@ -1,12 +1,20 @@
-// virtsock-perf's parts alone: percentiles, report intervals, CPU figures,
-// the mode table and the wire format (version 3).
+// virtsock-perf's parts alone: percentiles, report intervals, CPU figures
+// (the process's and the machine's), the mode table, the wire format
+// (version 3), the --verify pattern and the windows per transport.
+#include "pattern.hpp"
 #include "stats.hpp"
 #include "stream.hpp"
+#include "window.hpp"
 #include "wire.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
 #include <numeric>
 #include <random>
 
@@ -219,6 +227,222 @@ TEST(Cpu, ThisProcessSpendsSome)
 	EXPECT_GE(b.wall, a.wall);
 }
 
+// ---- the machine's CPU time (/proc/stat) -------------------------------------------------
+
+// Linux 6.1's format: user nice system idle iowait irq softirq steal guest guest_nice.
+constexpr const char* proc_stat = "cpu  100 20 300 4000 50 6 7 8 900 10\n"
+				  "cpu0 50 10 150 2000 25 3 4 4 450 5\n"
+				  "cpu1 50 10 150 2000 25 3 3 4 450 5\n"
+				  "intr 12345 0 0\n"
+				  "ctxt 999\n"
+				  "btime 1700000000\n";
+
+TEST(ProcStat, BusyTotalAndCpus)
+{
+	auto t = parse_proc_stat(proc_stat);
+	ASSERT_TRUE(t);
+	// busy: user + nice + system + irq + softirq; guest time is in user already.
+	EXPECT_EQ(t->busy, 100U + 20 + 300 + 6 + 7);
+	EXPECT_EQ(t->idle, 4000U + 50);	// idle + iowait
+	EXPECT_EQ(t->steal, 8U);
+	EXPECT_EQ(t->total, t->busy + 4000 + 50 + 8);
+	EXPECT_EQ(t->cpus, 2U);
+}
+
+TEST(ProcStat, OlderAndMalformedLines)
+{
+	// Seven fields (no steal): still the figures.
+	auto seven = parse_proc_stat("cpu  1 2 3 4 5 6 7\ncpu0 1 2 3 4 5 6 7\n");
+	ASSERT_TRUE(seven);
+	EXPECT_EQ(seven->busy, 1U + 2 + 3 + 6 + 7);
+	EXPECT_EQ(seven->total, seven->busy + 4 + 5);
+	EXPECT_EQ(seven->steal, 0U);
+	EXPECT_FALSE(parse_proc_stat("cpu  1 2 3\ncpu0 1 2 3\n"));		// too short
+	EXPECT_FALSE(parse_proc_stat("cpu  1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\n"));	// not a number
+	EXPECT_FALSE(parse_proc_stat("cpu0 1 2 3 4 5 6 7 8\n"));		// no summary line
+	EXPECT_FALSE(parse_proc_stat("cpu  1 2 3 4 5 6 7 8\nintr 1\n"));	// no CPU counted
+	EXPECT_FALSE(parse_proc_stat(""));
+}
+
+TEST(ProcStat, SecondsBetweenSnapshots)
+{
+	machine_snapshot a{{1000, 3900, 100, 5000, 2}, t0}, b{{1150, 3940, 110, 5200, 2}, at(1)};
+	auto m = machine_between(a, b, 100);
+	EXPECT_DOUBLE_EQ(m.busy, 1.5);
+	EXPECT_DOUBLE_EQ(m.idle, 0.4);
+	EXPECT_DOUBLE_EQ(m.steal, 0.1);
+	EXPECT_DOUBLE_EQ(m.total, 2.0);
+	EXPECT_DOUBLE_EQ(m.seconds, 1.0);
+	EXPECT_EQ(m.cpus, 2U);
+	EXPECT_EQ(machine_between(b, a, 100).busy, 0.0);	// never negative
+	auto j = to_json(m);
+	EXPECT_EQ(j["busy"], 1.5);
+	EXPECT_EQ(machine_cpu_from_json(j), m);
+	EXPECT_FALSE(machine_cpu_from_json(json{{"busy", 1.0}}));
+}
+
+TEST(ProcStat, ThisMachine)
+{
+	auto a = machine_now();
+	ASSERT_TRUE(a) << "/proc/stat unreadable";
+	EXPECT_EQ(a->ticks.cpus, static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
+	EXPECT_GE(a->ticks.total, a->ticks.busy);
+	std::optional<machine_snapshot> b;
+	volatile double x = 0;
+	do {	// spin until the machine's busy ticks move (bounded by the test's time-out)
+		for (int i = 0; i < 100000; i++)
+			x = x + 1;
+		b = machine_now();
+		ASSERT_TRUE(b);
+	} while (b->ticks.busy == a->ticks.busy);
+	auto m = machine_between(*a, *b, user_hz());
+	EXPECT_GT(m.busy, 0.0);
+	EXPECT_LE(m.busy, m.total);
+	EXPECT_DOUBLE_EQ(m.total, m.busy + m.idle + m.steal);
+}
+
+// ---- the --verify pattern -----------------------------------------------------------------
+
+std::vector<std::byte> stream_of(const pattern& p, std::size_t n, std::size_t chunk)
+{
+	std::vector<std::byte> out(n);
+	for (std::size_t at = 0; at < n; at += chunk)
+		p.fill(std::span(out).subspan(at, std::min(chunk, n - at)), at);
+	return out;
+}
+
+TEST(Pattern, TheSameBytesHoweverTheStreamIsCut)
+{
+	pattern p(0x1234, 0);
+	const std::size_t n = 3 * pattern::period + 777;
+	auto whole = stream_of(p, n, n);
+	for (std::size_t chunk : {std::size_t{1}, std::size_t{56}, std::size_t{4096}, pattern::period, pattern::period + 1})
+		EXPECT_EQ(stream_of(p, n, chunk), whole) << chunk;
+	// Checked in other pieces than it was filled in: no mismatch.
+	for (std::size_t at = 0; at < n; at += 1000) {
+		auto len = std::min<std::size_t>(1000, n - at);
+		EXPECT_EQ(p.mismatch(std::span(whole).subspan(at, len), at), std::nullopt) << at;
+	}
+	// It repeats after a period, and only then.
+	EXPECT_EQ(p.at(5), p.at(5 + pattern::period));
+	EXPECT_TRUE(std::equal(whole.begin(), whole.begin() + 64, whole.begin() + pattern::period));
+	EXPECT_FALSE(std::equal(whole.begin(), whole.begin() + 64, whole.begin() + 65536));
+}
+
+TEST(Pattern, EveryFaultIsFoundWhereItIs)
+{
+	pattern p(99, 1);
+	auto bytes = stream_of(p, 200000, 4096);
+	auto flipped = bytes;
+	flipped[123456] ^= std::byte{0x10};
+	EXPECT_EQ(p.mismatch(flipped, 0), 123456U);
+	EXPECT_EQ(p.mismatch(std::span(flipped).subspan(100000), 100000), 123456U);
+	// A lost byte: everything after it is one early.
+	std::vector<std::byte> lost(bytes.begin(), bytes.end());
+	lost.erase(lost.begin() + 70000);
+	auto at = p.mismatch(lost, 0);
+	ASSERT_TRUE(at);
+	EXPECT_GE(*at, 70000U);
+	EXPECT_LT(*at, 70000U + 64);	// 1 in 256 per byte to agree by chance
+	// Right bytes at the wrong offset.
+	EXPECT_TRUE(p.mismatch(std::span(bytes).subspan(4096, 4096), 0));
+	auto msg = mismatch_message(p, flipped, 0, 123456);
+	EXPECT_NE(msg.find("payload mismatch at stream byte 123456"), std::string::npos) << msg;
+}
+
+TEST(Pattern, SeededByTestAndStream)
+{
+	auto a = stream_of(pattern(1, 0), 4096, 4096);
+	EXPECT_NE(a, stream_of(pattern(2, 0), 4096, 4096));
+	EXPECT_NE(a, stream_of(pattern(1, 1), 4096, 4096));
+	EXPECT_EQ(a, stream_of(pattern(1, 0), 4096, 4096));
+	// Not constant bytes: the values spread.
+	std::sort(a.begin(), a.end());
+	EXPECT_GT(std::unique(a.begin(), a.end()) - a.begin(), 200);
+}
+
+// ---- windows per transport ----------------------------------------------------------------
+
+TEST(Window, TcpFromItsReceiveBuffer)
+{
+	EXPECT_EQ(tcp_window(2 << 20, 1), 1U << 20);	// the default scale: half
+	EXPECT_EQ(tcp_window(1 << 20, 2), 768U << 10);
+	EXPECT_EQ(tcp_window(1 << 20, -1), 512U << 10);
+	EXPECT_EQ(tcp_window(1 << 20, 0), 1U << 20);
+	EXPECT_EQ(tcp_window(0, 1), 0U);
+	EXPECT_EQ(window_of(vs::transport::unix_domain, 4096, 999, std::nullopt), 2048U);
+	EXPECT_EQ(window_of(vs::transport::vsock, 1, 2, 262144), 262144U);
+	EXPECT_EQ(window_of(vs::transport::virt, 1, 2, std::nullopt), 0U);
+}
+
+TEST(Window, BuffersOnTheWire)
+{
+	socket_buffers b{4, 8, 1 << 20, 1 << 20};
+	EXPECT_EQ(socket_buffers_from_json(json::parse(to_json(b).dump())), b);
+	socket_buffers tcp{4, 8, std::nullopt, 4};
+	EXPECT_TRUE(to_json(tcp)["vm_buffer_size"].is_null());
+	EXPECT_EQ(socket_buffers_from_json(to_json(tcp)), tcp);
+	EXPECT_FALSE(socket_buffers_from_json(json{{"sndbuf", 1}}));
+}
+
+vs::socket raw_socket(int family, vs::transport kind)
+{
+	int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return vs::socket(fd, kind);
+}
+
+// SO_SNDBUF and SO_RCVBUF, doubled by Linux: the window is what was asked.
+TEST(Window, TcpAndUnixSetBothBuffers)
+{
+	for (auto [family, kind] : {std::pair{AF_INET, vs::transport::tcp}, std::pair{AF_UNIX, vs::transport::unix_domain}}) {
+		auto s = raw_socket(family, kind);
+		ASSERT_TRUE(s.is_open());
+		ASSERT_TRUE(set_window(s, 64 << 10));
+		auto b = read_buffers(s);
+		EXPECT_EQ(b.sndbuf, 128 << 10) << vs::to_string(kind);
+		EXPECT_EQ(b.rcvbuf, 128 << 10) << vs::to_string(kind);
+		EXPECT_FALSE(b.vm_buffer);
+		if (kind == vs::transport::tcp && tcp_adv_win_scale() != 1)
+			continue;	// the window is then another share of the buffer
+		EXPECT_EQ(b.window, 64U << 10) << vs::to_string(kind);
+	}
+}
+
+// Past net.core.rmem_max: FORCE with CAP_NET_ADMIN, else the cap.
+TEST(Window, BeyondTheSysctlCap)
+{
+	auto s = raw_socket(AF_UNIX, vs::transport::unix_domain);
+	const int want = 16 << 20;
+	ASSERT_TRUE(set_window(s, want));
+	auto b = read_buffers(s);
+	std::ifstream f("/proc/sys/net/core/wmem_max");
+	int cap = 0;
+	f >> cap;
+	if (cap >= want)
+		GTEST_SKIP() << "net.core.wmem_max is " << cap;
+	if (b.sndbuf == 2 * want)
+		EXPECT_EQ(b.window, std::uint64_t(want));
+	else
+		EXPECT_EQ(b.sndbuf, 2 * cap) << "neither forced nor capped";
+}
+
+// AF_VSOCK: the maximum first, or a size above 256 KiB would be clamped.
+TEST(Window, VsockSetsMaximumThenSize)
+{
+	auto s = raw_socket(AF_VSOCK, vs::transport::vsock);
+	if (!s.is_open())
+		GTEST_SKIP() << "no AF_VSOCK here";
+	auto before = read_buffers(s);
+	ASSERT_TRUE(before.vm_buffer);
+	EXPECT_EQ(before.window, *before.vm_buffer);
+	for (std::uint32_t w : {1U << 20, 64U << 10, 8U << 20}) {
+		ASSERT_TRUE(set_window(s, w));
+		auto b = read_buffers(s);
+		EXPECT_EQ(b.vm_buffer, w);
+		EXPECT_EQ(b.window, w);
+	}
+}
+
 // ---- the mode table ----------------------------------------------------------------
 
 TEST(Modes, EveryTestHasOneEntryWithComplementaryRoles)
@@ -352,6 +576,21 @@ TEST(Wire, HeaderRejects)
 	EXPECT_EQ(header_version(std::vector<std::byte>(8)), 0);
 }
 
+TEST(Wire, VerifyFlag)
+{
+	auto p = sample_params();
+	p.verify = true;
+	auto h = encode(p);
+	EXPECT_EQ(get<std::uint16_t>(&h[42]), 1U);
+	test_params q;
+	EXPECT_EQ(decode(h, q), 0);
+	EXPECT_TRUE(q.verify);
+	EXPECT_EQ(q, p);
+	put<std::uint16_t>(&h[42], 2);	// a flag this version does not know
+	EXPECT_EQ(decode(h, q), EINVAL);
+	EXPECT_EQ(get<std::uint16_t>(&encode(sample_params())[42]), 0U);
+}
+
 TEST(Wire, StatusAndHello)
 {
 	EXPECT_EQ(decode_status(encode_status(EBUSY)), EBUSY);
@@ -399,6 +638,14 @@ TEST(Wire, StreamResultRoundTrip)
 	auto back = stream_result_from_json(json::parse(to_json(r, true).dump()));
 	ASSERT_TRUE(back);
 	EXPECT_EQ(*back, r);
+	EXPECT_FALSE(to_json(r, false).contains("bytes_total"));	// not measured: not sent
+	r.bytes_total = 1000;
+	r.round_trips_total = 8;
+	r.verified_bytes = 1000;
+	back = stream_result_from_json(json::parse(to_json(r, true).dump()));
+	ASSERT_TRUE(back);
+	EXPECT_EQ(*back, r);
+	EXPECT_EQ(to_json(r, false)["verified_bytes"], 1000);
 
 	auto bare = stream_result_from_json(to_json(r, false));
 	ASSERT_TRUE(bare);

@@ -1,6 +1,8 @@
-// virtsock-perf as built: iperf3's options and JSON, both ends' CPU time, the
-// busy answer, the idle time-out, socket buffers; and the client against a
-// fake server speaking wire version 3 (tools_test.cpp has the basic runs).
+// virtsock-perf as built: iperf3's options and JSON, both ends' CPU time (the
+// process's and the machine's), the busy answer, the idle time-out, the
+// windows, byte totals and --verify; and the client against a fake server,
+// the server against a fake client, speaking wire version 3 (tools_test.cpp
+// has the basic runs).
 #include <virtsocket/socket.hpp>
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <fstream>
 
 #include "test_util.hpp"
 
@@ -158,6 +161,8 @@ TEST(PerfCli, UsageErrors)
 		{{"-c", "unix:/a", "--once"}, "--once is a server option"},
 		{{"-c", "unix:/a", "-t", "1e12"}, "limited to"},
 		{{"-s", "unix:/a", "-l", "64"}, "is a client option"},
+		{{"-s", "unix:/a", "--verify"}, "is a client option"},
+		{{"-c", "unix:/a", "-w", "1K"}, "--window must be at least 4K"},
 		{{"-s", "unix:/a", "--idle-timeout", "1", "--rcv-timeout", "5"}, "excludes"},
 	};
 	for (const auto& c : cases) {
@@ -282,6 +287,14 @@ TEST(PerfCpu, UtilisationOfBothEnds)
 	EXPECT_EQ(line["bytes"], 64U << 20);
 }
 
+int tcp_adv_win_scale()
+{
+	std::ifstream f("/proc/sys/net/ipv4/tcp_adv_win_scale");
+	int scale = 1;
+	f >> scale;
+	return scale;
+}
+
 // -w sets both ends' buffers before connecting, and the document says so.
 TEST(PerfBuffer, SetOnBothEndsAndReported)
 {
@@ -299,6 +312,113 @@ TEST(PerfBuffer, SetOnBothEndsAndReported)
 		EXPECT_LT(set, dflt) << key << ": the default is not above 64 KiB, so this shows nothing";
 	}
 	EXPECT_EQ(small["end"]["sum_received"]["bytes"], 1U << 20);
+	// start.buffers: what each end got, and the window it makes.
+	const auto& b = small["start"]["buffers"];
+	EXPECT_EQ(b["requested"], 16384);
+	for (auto side : {"host", "remote"}) {
+		EXPECT_EQ(b[side]["sndbuf"], 32768) << b;
+		EXPECT_EQ(b[side]["rcvbuf"], 32768) << b;
+		EXPECT_TRUE(b[side]["vm_buffer_size"].is_null()) << b;
+		if (tcp_adv_win_scale() == 1) {
+			EXPECT_EQ(b[side]["window"], 16384) << b;
+		}
+		// Set buffers stay as set (TCP tunes only its own).
+		EXPECT_EQ(small["end"]["buffers"][side], b[side]) << small["end"]["buffers"];
+	}
+	EXPECT_EQ(small["start"]["sndbuf_actual"], b["host"]["sndbuf"]);
+	EXPECT_EQ(small["start"]["remote_rcvbuf_actual"], b["remote"]["rcvbuf"]);
+}
+
+// Unix: SO_SNDBUF limits a stream's sender; both ends report the window.
+// Beyond net.core.wmem_max the tool forces it (CAP_NET_ADMIN) or warns.
+TEST(PerfBuffer, UnixWindowAndTheCap)
+{
+	test::temp_dir dir;
+	test::child server({perf_bin, "-s", "unix:" + dir / "p"});
+	auto uri = listening_uri(server);
+	auto doc = run_json(uri, {"-n", "1M", "-l", "4K", "-w", "64K"});
+	for (auto side : {"host", "remote"})
+		EXPECT_EQ(doc["start"]["buffers"][side]["window"], 65536) << doc["start"]["buffers"];
+
+	std::ifstream f("/proc/sys/net/core/wmem_max");
+	long cap = 0;
+	f >> cap;
+	const long want = 16L << 20;
+	if (cap >= want)
+		GTEST_SKIP() << "net.core.wmem_max is " << cap;
+	auto r = test::run({perf_bin, "-c", uri, "-J", "-n", "1M", "-l", "4K", "-w", "16M"});
+	ASSERT_EQ(r.status, 0) << r.err;
+	auto big = json::parse(r.out);
+	for (auto side : {"host", "remote"}) {
+		auto got = big["start"]["buffers"][side]["window"].get<long>();
+		if (got == want)
+			continue;
+		EXPECT_EQ(got, cap) << side;
+		EXPECT_TRUE(contains(r.err, "warning: asked for a window of 16777216 bytes")) << r.err;
+	}
+}
+
+// Every throughput run's whole-run byte counts, warm-up included: what the
+// sender sent, the receiver got.
+TEST_F(PerfTool, WholeRunByteTotalsAgree)
+{
+	for (auto dir : {"send", "recv"}) {
+		auto doc = run_json(uri, {"-t", "0.3", "-O", "0.2", "-l", "4K", "--direction", dir});
+		const auto& e = doc["end"];
+		auto sent = e["sum_sent"]["bytes_total"].get<std::uint64_t>();
+		EXPECT_EQ(sent, e["sum_received"]["bytes_total"].get<std::uint64_t>()) << e;
+		// The warm-up's bytes are in the totals, not in the measured sums.
+		EXPECT_GT(sent, e["sum_sent"]["bytes"].get<std::uint64_t>()) << e;
+		EXPECT_EQ(e["streams"][0]["sender"]["bytes_total"], sent);
+	}
+	auto lat = run_json(uri, {"--mode", "latency", "-t", "0.2", "-O", "0.1", "-l", "64"});
+	const auto& t = lat["end"]["round_trips_total"];
+	EXPECT_EQ(t["initiator"], t["echoer"]) << t;
+	EXPECT_GT(t["initiator"].get<std::uint64_t>(), lat["end"]["round_trips"].get<std::uint64_t>()) << lat["end"];
+}
+
+// end.cpu_machine_seconds: /proc/stat of each end's machine over the
+// measured part (after -O's warm-up).
+TEST_F(PerfTool, MachineCpuOverTheMeasuredPart)
+{
+	auto doc = run_json(uri, {"-t", "0.5", "-O", "0.5", "-l", "64K"});
+	const auto& m = doc["end"]["cpu_machine_seconds"];
+	for (auto side : {"host", "remote"}) {
+		auto key = [&](const char* what) { return std::string(side) + "_" + what; };
+		ASSERT_TRUE(m[key("busy")].is_number()) << m;
+		EXPECT_GT(m[key("busy")].get<double>(), 0.0) << m;	// a stream keeps a CPU busy
+		EXPECT_LE(m[key("busy")].get<double>(), m[key("total")].get<double>() + 0.02) << m;
+		EXPECT_NEAR(m[key("total")].get<double>(),
+			    m[key("busy")].get<double>() + m[key("idle")].get<double>() + m[key("steal")].get<double>(),
+			    0.015)
+			<< m;
+		EXPECT_EQ(m[key("cpus")].get<long>(), sysconf(_SC_NPROCESSORS_ONLN)) << m;
+		// From the warm-up's end: half the run, not all of it.
+		EXPECT_GT(m[key("seconds")].get<double>(), 0.45) << m;
+		EXPECT_LT(m[key("seconds")].get<double>(), 0.8) << m;
+		// Its CPUs' time in all: the wall clock times the CPUs, to the tick.
+		EXPECT_NEAR(m[key("total")].get<double>(), m[key("seconds")].get<double>() * m[key("cpus")].get<double>(),
+			    0.05 * m[key("cpus")].get<double>())
+			<< m;
+	}
+}
+
+// --verify: the receiving end checks every byte; the document says how many.
+TEST_F(PerfTool, VerifiedPayload)
+{
+	auto send = run_json(uri, {"-n", "3000001", "-l", "64K", "--verify"});
+	EXPECT_TRUE(send["start"]["test_start"]["verify"].get<bool>());
+	EXPECT_EQ(send["end"]["verified_bytes"]["host"], 0);	// the sender
+	EXPECT_EQ(send["end"]["verified_bytes"]["remote"], 3000001);
+	auto recv = run_json(uri, {"-t", "0.2", "-O", "0.1", "-l", "1000", "-R", "--verify"});
+	EXPECT_EQ(recv["end"]["verified_bytes"]["host"], recv["end"]["sum_received"]["bytes_total"]);
+	EXPECT_EQ(recv["end"]["verified_bytes"]["remote"], 0);
+	auto lat = run_json(uri, {"--mode", "latency", "--count", "50", "-l", "333", "--verify"});
+	EXPECT_EQ(lat["end"]["verified_bytes"]["host"], 333 * 50);	// the echoes
+	EXPECT_EQ(lat["end"]["verified_bytes"]["remote"], 333 * 50);	// the echoer's input
+	auto plain = run_json(uri, {"-n", "1M"});
+	EXPECT_FALSE(plain["end"].contains("verified_bytes"));
+	EXPECT_FALSE(plain["start"]["test_start"]["verify"].get<bool>());
 }
 
 // ---- one test at a time ---------------------------------------------------------------
@@ -493,6 +613,62 @@ TEST(PerfFake, ClientReportsTheServersRoundTrips)
 	EXPECT_EQ(doc["intervals"][0]["sum"]["rtt_us"]["max"], 7.0);
 	EXPECT_EQ(doc["start"]["remote_sndbuf_actual"], 1);
 	EXPECT_EQ(doc["start"]["remote_rcvbuf_actual"], 2);
+}
+
+// The fake server sends zeros where the pattern belongs.
+TEST(PerfFake, ClientFindsAWrongPayload)
+{
+	auto r = against_fake_server({"-n", "4096", "-l", "4K", "-R", "--verify"}, 0,
+				     [](vs::stream_socket&, vs::stream_socket& d, const bytes& h) {
+					     EXPECT_EQ(from_le(&h[42], 2), 1U) << "the verify flag";
+					     bytes zeros(4096);
+					     (void)d.send_all(std::as_bytes(std::span(zeros)));
+					     (void)d.shutdown(SHUT_WR);
+				     });
+	EXPECT_EQ(r.status, 1);
+	EXPECT_TRUE(contains(r.err, "payload mismatch at stream byte ")) << r.err;
+}
+
+// A server that ignores the flag (it was reserved) verifies nothing: the
+// client does not pass that off as verified.
+TEST(PerfFake, ClientWantsTheServersVerification)
+{
+	auto r = against_fake_server({"-n", "1K", "-l", "1K", "--verify"}, 0,
+				     [](vs::stream_socket& c, vs::stream_socket& d, const bytes&) {
+					     bytes sink(1024);
+					     EXPECT_TRUE(d.recv_exact(std::as_writable_bytes(std::span(sink))));
+					     EXPECT_TRUE(d.shutdown(SHUT_WR));
+					     send_bytes(c, message({{"streams",
+								     {{{"bytes", 1024}, {"seconds", 0.1}, {"round_trips", 0}}}}}));
+				     });
+	EXPECT_EQ(r.status, 1);
+	EXPECT_TRUE(contains(r.err, "the server did not verify the payload")) << r.err;
+}
+
+// A fake client sends zeros to the real server under --verify: the server
+// stops the test and says why.
+TEST(PerfFakeClient, ServerFindsAWrongPayload)
+{
+	test::temp_dir dir;
+	test::child server({perf_bin, "-s", "unix:" + dir / "p"});
+	auto uri = listening_uri(server);
+	auto c = vs::connector(5s).connect(vs::address(uri));
+	ASSERT_TRUE(c) << c.error().message();
+	auto h = header(77, 0, 0, 4096);
+	le(h, 42, 1, 2);	// verify
+	send_bytes(*c, h);
+	ASSERT_EQ(recv_status(*c), 0);
+	auto d = vs::connector(5s).connect(vs::address(uri));
+	ASSERT_TRUE(d) << d.error().message();
+	send_bytes(*d, hello(0, 77));
+	auto start = recv_message(*c);
+	EXPECT_TRUE(start.contains("buffers")) << start;
+	bytes zeros(4096);
+	send_bytes(*d, zeros);
+	(void)d->shutdown(SHUT_WR);
+	auto result = recv_message(*c);
+	ASSERT_TRUE(result.contains("error")) << result;
+	EXPECT_TRUE(contains(result["error"].get<std::string>(), "payload mismatch at stream byte ")) << result;
 }
 
 TEST(PerfFake, ClientChecksTheServersResult)

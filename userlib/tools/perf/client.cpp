@@ -11,9 +11,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A data connection with SO_SNDBUF and SO_RCVBUF set before connect():
-// TCP picks its window scale from the receive buffer at the handshake.
-vs::result<vs::stream_socket, vs::error> connect_with_buffer(const vs::address& a, int buffer,
+// A data connection with its window set before connect(): TCP picks its
+// window scale from the receive buffer at the handshake.
+vs::result<vs::stream_socket, vs::error> connect_with_window(const vs::address& a, std::uint32_t window,
 							     std::chrono::milliseconds timeout)
 {
 	auto candidates = a.resolve();
@@ -27,8 +27,8 @@ vs::result<vs::stream_socket, vs::error> connect_with_buffer(const vs::address& 
 			continue;
 		}
 		vs::socket s(fd, a.kind());
-		(void)s.set_send_buffer_size(buffer);
-		(void)s.set_recv_buffer_size(buffer);
+		if (auto r = set_window(s, window); !r)
+			return vs::error(r.error().code, "setting the window: " + r.error().message());
 		(void)s.set_send_timeout(timeout);	// bounds a blocking connect()
 		int rc;
 		do
@@ -46,7 +46,7 @@ vs::result<vs::stream_socket, vs::error> connect_with_buffer(const vs::address& 
 vs::result<vs::stream_socket, vs::error> connect_stream(const client_options& o)
 {
 	if (o.params.buffer)
-		return connect_with_buffer(o.addr, static_cast<int>(o.params.buffer), o.connect_timeout);
+		return connect_with_window(o.addr, o.params.buffer, o.connect_timeout);
 	return vs::connector(o.connect_timeout).connect(o.addr);
 }
 
@@ -80,6 +80,35 @@ cpu_usage remote_cpu(const json& result)
 {
 	const auto& c = result.value("cpu_utilization_percent", json::object());
 	return {c.value("host_total", 0.0), c.value("host_user", 0.0), c.value("host_system", 0.0)};
+}
+
+// --verify: every end that received data checked all of it (each end stops
+// the test at the first wrong byte; a server that ignores the flag says
+// nothing of it).
+vs::result<void, vs::error> check_verified(const test_params& p, const outcome& out)
+{
+	for (std::uint32_t i = 0; i < out.local.size(); i++) {
+		const auto& m = mode_of(p, i);
+		for (bool server : {false, true}) {
+			const auto& r = server ? out.remote[i] : out.local[i];
+			auto who = server ? m.server : m.client;
+			if (who == role::sender)
+				continue;
+			std::uint64_t want = who == role::receiver ? r.bytes_total.value_or(0)
+								   : std::uint64_t{p.size} * r.round_trips_total.value_or(0);
+			if (!r.verified_bytes)
+				return vs::error(vs::errno_code(EPROTO),
+						 server ? "the server did not verify the payload (a virtsock-perf without "
+							  "--verify?)"
+							: "stream " + std::to_string(i) + " was not verified");
+			if (*r.verified_bytes != want)
+				return vs::error(vs::errno_code(EPROTO),
+						 std::string(server ? "the server" : "this end") + " verified " +
+							 std::to_string(*r.verified_bytes) + " bytes of stream " +
+							 std::to_string(i) + ", it received " + std::to_string(want));
+		}
+	}
+	return {};
 }
 
 } // namespace
@@ -138,8 +167,11 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 		return r.error();
 	out.remote_sndbuf = start.value("sndbuf_actual", 0);
 	out.remote_rcvbuf = start.value("rcvbuf_actual", 0);
-	out.sndbuf = streams[0].send_buffer_size().value_or(0);
-	out.rcvbuf = streams[0].recv_buffer_size().value_or(0);
+	if (start.contains("buffers"))
+		out.remote_buffers = socket_buffers_from_json(start["buffers"]);
+	out.buffers = read_buffers(streams[0]);
+	out.sndbuf = out.buffers.sndbuf;
+	out.rcvbuf = out.buffers.rcvbuf;
 	for (auto& s : streams) {
 		if (p.mode == test_mode::latency)
 			(void)s.set_nodelay();	// only tcp and virt have it
@@ -149,6 +181,8 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 	auto run = run_streams(true, streams, p);
 	out.local = std::move(run.results);
 	out.host_cpu = run.cpu;
+	out.host_machine = run.machine;
+	out.buffers_end = read_buffers(streams[0]);
 	const auto& errors = run.errors;
 	for (std::uint32_t i = 0; i < streams.size(); i++) {
 		if (!errors[i])
@@ -167,6 +201,10 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 	if (auto r = server_message(control, "reading the server's result", result, o.idle_timeout); !r)
 		return r.error();
 	out.remote_cpu = remote_cpu(result);
+	if (result.contains("cpu_machine_seconds") && !result["cpu_machine_seconds"].is_null())
+		out.remote_machine = machine_cpu_from_json(result["cpu_machine_seconds"]);
+	if (result.contains("buffers"))
+		out.remote_buffers_end = socket_buffers_from_json(result["buffers"]);
 	const auto& rs = result.value("streams", json::array());
 	if (rs.size() != streams.size())
 		return vs::error(vs::errno_code(EPROTO), "reading the server's result: " + std::to_string(rs.size()) +
@@ -183,11 +221,23 @@ vs::result<outcome, vs::error> run_client(const client_options& o)
 		const auto& echoed = &timed == &out.local[0] ? out.remote[0] : out.local[0];
 		if (!timed.rtt)
 			return vs::error(vs::errno_code(EPROTO), "the server sent no round-trip times");
-		if (p.omit.count() == 0 && timed.round_trips != echoed.round_trips)
+		// The whole runs (warm-up included) must agree; a server that does
+		// not send them is checked on the measured part, without a warm-up.
+		if (timed.round_trips_total && echoed.round_trips_total) {
+			if (*timed.round_trips_total != *echoed.round_trips_total)
+				return vs::error(vs::errno_code(EPROTO),
+						 "the initiator made " + std::to_string(*timed.round_trips_total) +
+							 " round trips, the echoer echoed " +
+							 std::to_string(*echoed.round_trips_total));
+		} else if (p.omit.count() == 0 && timed.round_trips != echoed.round_trips) {
 			return vs::error(vs::errno_code(EPROTO),
 					 "the initiator timed " + std::to_string(timed.round_trips) +
 						 " round trips, the echoer echoed " + std::to_string(echoed.round_trips));
+		}
 	}
+	if (p.verify)
+		if (auto r = check_verified(p, out); !r)
+			return r.error();
 	return out;
 }
 

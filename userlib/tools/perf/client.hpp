@@ -3,6 +3,7 @@
 #pragma once
 
 #include "stream.hpp"
+#include "window.hpp"
 
 #include <chrono>
 #include <string>
@@ -28,8 +29,15 @@ struct outcome {
 	std::vector<connection> connected;	// per data connection
 	std::vector<stream_result> local, remote;	// per data connection: this end, the server
 	cpu_usage host_cpu, remote_cpu;
+	// The machines' CPU time over the measured part (nullopt: no /proc/stat,
+	// or a server that does not send it).
+	std::optional<machine_cpu> host_machine, remote_machine;
 	int sndbuf = 0, rcvbuf = 0;		// this end's first data socket, as set
 	int remote_sndbuf = 0, remote_rcvbuf = 0;	// the server's
+	// The first data socket's buffers at the start and at the end, each end
+	// (the server's: nullopt when it does not send them).
+	socket_buffers buffers, buffers_end;
+	std::optional<socket_buffers> remote_buffers, remote_buffers_end;
 };
 
 // The figures of the end that timed the round trips (latency tests).

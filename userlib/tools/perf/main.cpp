@@ -21,7 +21,7 @@ int main(int argc, char** argv)
 	std::vector<std::uint64_t> sweep;
 	double time_s = 10, omit_s = 0, interval_s = 1, idle_s = 30, rcv_timeout_ms = 0;
 	unsigned streams = 1;
-	bool as_json = false, once = false, reverse = false, bidir = false;
+	bool as_json = false, once = false, reverse = false, bidir = false, verify = false;
 
 	app.set_version_flag("-v,--version", std::string(prog) + " " + VIRTSOCKET_VERSION + " (wire version " +
 						     std::to_string(wire_version) + ")");
@@ -74,9 +74,14 @@ int main(int argc, char** argv)
 	app.add_option("-i,--interval", interval_s, "Report every SECONDS (0: no intervals; default 1)")
 		->check(CLI::NonNegativeNumber);
 	auto* buffer_opt = app.add_option("-w,--buffer,--window", buffer,
-					  "SO_SNDBUF and SO_RCVBUF of every data socket, both ends, set\n"
-					  "before connect (K, M suffixes)")
+					  "The window of every data socket, both ends (K, M suffixes), by\n"
+					  "what each transport honours: virt, vsock: SO_VM_SOCKETS_BUFFER_MAX_SIZE\n"
+					  "and _SIZE (virt: SO_SNDBUF too); tcp, unix: SO_SNDBUF and SO_RCVBUF,\n"
+					  "before connect.  The JSON's start.buffers has what each end got")
 				   ->transform(CLI::AsSizeValue(false));
+	auto* verify_opt = app.add_flag("--verify", verify,
+					"Fill the payload with a pattern seeded per test and check every\n"
+					"byte received (costs a copy and a compare per message)");
 	app.add_flag("-J,--json", as_json, "Print one JSON document (server: one line per test)");
 	app.footer("Exit status: 0 done, 1 connection, I/O or test error (server busy too), 2 usage error.");
 	if (auto rc = tool::parse(app, argc, argv))
@@ -95,7 +100,7 @@ int main(int argc, char** argv)
 			 : static_cast<std::int64_t>(std::llround(idle_s * 1e3)));
 	if (!server_uri.empty()) {
 		for (auto* client_only : {size_opt, bytes_opt, time_opt, count_opt, omit_opt, mode_opt, dir_opt,
-					  reverse_opt, bidir_opt, streams_opt, buffer_opt})
+					  reverse_opt, bidir_opt, streams_opt, buffer_opt, verify_opt})
 			if (*client_only)
 				return usage(client_only->get_name() + " is a client option (the client sends the "
 								       "test's parameters)");
@@ -116,7 +121,9 @@ int main(int argc, char** argv)
 	if (time_s > double(max_duration.count()) || omit_s > double(max_duration.count()))
 		return usage("--time and --omit are limited to " + std::to_string(max_duration.count()) + " s");
 	if (buffer > INT32_MAX / 2)
-		return usage("--buffer is too large");
+		return usage("--window is too large");
+	if (buffer && buffer < 4096)	// (0: the defaults)
+		return usage("--window must be at least 4K (AF_VIRT's and AF_VSOCK's minimum)");
 	if (reverse)
 		direction_name = "recv";
 	if (bidir)
@@ -139,6 +146,7 @@ int main(int argc, char** argv)
 	p.bytes = p.mode == test_mode::throughput ? bytes : 0;
 	p.streams = static_cast<std::uint16_t>(streams);
 	p.buffer = static_cast<std::uint32_t>(buffer);
+	p.verify = verify;
 	bool timed = !bytes && !count;
 	p.duration = timed ? std::chrono::duration_cast<nanoseconds>(duration<double>(time_s)) : nanoseconds(0);
 	p.omit = std::chrono::duration_cast<nanoseconds>(
@@ -162,6 +170,15 @@ int main(int argc, char** argv)
 			return tool::fail(prog, tool::exit_runtime, out.error().message());
 		}
 		json doc = to_json(o, q, *out);
+		// As iperf3: say so when an end got a smaller window than asked for.
+		if (p.buffer) {
+			for (auto [who, b] : {std::pair{"this end", std::optional(out->buffers)},
+					      std::pair{"the server", out->remote_buffers}})
+				if (b && b->window != p.buffer)
+					std::cerr << prog << ": warning: asked for a window of " << p.buffer << " bytes, "
+						  << who << " got " << b->window << " (net.core.rmem_max/wmem_max, "
+						  << "or the transport's limit)" << std::endl;
+		}
 		if (!as_json)
 			print_human(o, doc, true);
 		docs.push_back(std::move(doc));

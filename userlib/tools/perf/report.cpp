@@ -123,6 +123,13 @@ void throughput_end(const test_params& p, const outcome& out, test_direction d, 
 		    json& end)
 {
 	std::uint64_t sent = 0, received = 0;
+	// The whole run's bytes, warm-up included: what the sender sent must be
+	// what the receiver got (null when an end does not report it).
+	std::optional<std::uint64_t> sent_total = 0, received_total = 0;
+	auto add = [](std::optional<std::uint64_t>& sum, const std::optional<std::uint64_t>& v) {
+		sum = sum && v ? std::optional(*sum + *v) : std::nullopt;
+	};
+	auto opt = [](const std::optional<std::uint64_t>& v) { return v ? json(*v) : json(nullptr); };
 	double sent_s = 0, received_s = 0;
 	for (std::uint32_t i = 0; i < out.local.size(); i++) {
 		if (stream_direction(p, i) != d)
@@ -133,6 +140,10 @@ void throughput_end(const test_params& p, const outcome& out, test_direction d, 
 		json sj = {{"stream", i}}, rj = {{"stream", i}};
 		sj.update(span_json(0, s.seconds, s.bytes, true));
 		rj.update(span_json(0, r.seconds, r.bytes, false));
+		sj["bytes_total"] = opt(s.bytes_total);
+		rj["bytes_total"] = opt(r.bytes_total);
+		add(sent_total, s.bytes_total);
+		add(received_total, r.bytes_total);
 		end["streams"].push_back({{"sender", std::move(sj)}, {"receiver", std::move(rj)}});
 		sent += s.bytes;
 		received += r.bytes;
@@ -140,7 +151,9 @@ void throughput_end(const test_params& p, const outcome& out, test_direction d, 
 		received_s = std::max(received_s, r.seconds);
 	}
 	end["sum_sent" + suffix] = span_json(0, sent_s, sent, true);
+	end["sum_sent" + suffix]["bytes_total"] = opt(sent_total);
 	end["sum_received" + suffix] = span_json(0, received_s, received, false);
+	end["sum_received" + suffix]["bytes_total"] = opt(received_total);
 }
 
 } // namespace
@@ -165,6 +178,10 @@ json to_json(const client_options& o, const request& q, const outcome& out)
 		{"connected", std::move(connected)},
 		{"cookie", hex(out.cookie)},
 		{"sock_bufsize", p.buffer},
+		{"buffers",
+		 {{"requested", p.buffer},
+		  {"host", to_json(out.buffers)},
+		  {"remote", out.remote_buffers ? to_json(*out.remote_buffers) : json(nullptr)}}},
 		{"sndbuf_actual", out.sndbuf},
 		{"rcvbuf_actual", out.rcvbuf},
 		{"remote_sndbuf_actual", out.remote_sndbuf},
@@ -181,7 +198,8 @@ json to_json(const client_options& o, const request& q, const outcome& out)
 		  {"round_trips", latency ? json(q.count) : json(0)},
 		  {"reverse", p.direction == test_direction::recv ? 1 : 0},
 		  {"bidir", p.direction == test_direction::bidir ? 1 : 0},
-		  {"interval", q.interval_s}}},
+		  {"interval", q.interval_s},
+		  {"verify", p.verify}}},
 	};
 
 	json end = json::object();
@@ -190,6 +208,10 @@ json to_json(const client_options& o, const request& q, const outcome& out)
 		end["seconds"] = t.seconds;
 		end["bytes"] = t.bytes;
 		end["round_trips"] = t.round_trips;
+		const auto& echoed = &t == &out.local[0] ? out.remote[0] : out.local[0];
+		auto opt = [](const std::optional<std::uint64_t>& v) { return v ? json(*v) : json(nullptr); };
+		end["round_trips_total"] = {{"initiator", opt(t.round_trips_total)},
+					    {"echoer", opt(echoed.round_trips_total)}};
 		end["rtt_us"] = rtt_json(t.rtt.value_or(latency_stats{}));
 		// Each way carries half of what the round trips moved.
 		end["sum_sent"] = span_json(0, t.seconds, t.bytes / 2, true);
@@ -201,6 +223,30 @@ json to_json(const client_options& o, const request& q, const outcome& out)
 		if (bidir)
 			throughput_end(p, out, test_direction::recv, "_bidir_reverse", end);
 	}
+	if (p.verify) {
+		std::uint64_t host = 0, remote = 0;
+		for (std::uint32_t i = 0; i < out.local.size(); i++) {
+			host += out.local[i].verified_bytes.value_or(0);
+			remote += out.remote[i].verified_bytes.value_or(0);
+		}
+		end["verified_bytes"] = {{"host", host}, {"remote", remote}};
+	}
+	// The machines' CPU-seconds, busy, idle, stolen and in all, from the end
+	// of the warm-up to the end (/proc/stat): on a host, its guests' vCPUs
+	// are in busy.
+	json machine = json::object();
+	for (auto [side, m] : {std::pair{"host", &out.host_machine}, std::pair{"remote", &out.remote_machine}}) {
+		auto key = [side = std::string(side)](const char* what) { return side + "_" + what; };
+		machine[key("busy")] = *m ? json((*m)->busy) : json(nullptr);
+		machine[key("idle")] = *m ? json((*m)->idle) : json(nullptr);
+		machine[key("steal")] = *m ? json((*m)->steal) : json(nullptr);
+		machine[key("total")] = *m ? json((*m)->total) : json(nullptr);
+		machine[key("cpus")] = *m ? json((*m)->cpus) : json(nullptr);
+		machine[key("seconds")] = *m ? json((*m)->seconds) : json(nullptr);
+	}
+	end["cpu_machine_seconds"] = std::move(machine);
+	end["buffers"] = {{"host", to_json(out.buffers_end)},
+			  {"remote", out.remote_buffers_end ? to_json(*out.remote_buffers_end) : json(nullptr)}};
 	end["cpu_utilization_percent"] = {
 		{"host_total", out.host_cpu.total},	  {"host_user", out.host_cpu.user},
 		{"host_system", out.host_cpu.system},	  {"remote_total", out.remote_cpu.total},
@@ -226,6 +272,10 @@ void print_human(const client_options& o, const json& doc, bool header)
 									: "both send";
 		os << prog << ": " << o.uri << ", " << name(p.mode) << ", " << who << ", " << p.connections()
 		   << " stream(s) of " << p.size << "-byte messages\n";
+		const auto& b = doc["start"]["buffers"];
+		os << "  window: client " << b["host"]["window"].get<std::uint64_t>() << ", server "
+		   << (b["remote"].is_null() ? std::string("?") : std::to_string(b["remote"]["window"].get<std::uint64_t>()))
+		   << " bytes" << (p.buffer ? "" : " (defaults)") << '\n';
 		if (latency)
 			os << "  interval (s)     round trips   p50 us    max us\n";
 		else
@@ -268,6 +318,23 @@ void print_human(const client_options& o, const json& doc, bool header)
 			}
 		}
 	}
+	const auto& m = end["cpu_machine_seconds"];
+	auto machine = [&](const char* side) {
+		auto key = [side = std::string(side)](const char* what) { return side + "_" + what; };
+		if (m[key("busy")].is_null())
+			os << "?";
+		else
+			os << std::setprecision(3) << m[key("busy")].get<double>() << " of "
+			   << m[key("total")].get<double>() << " CPU-s";
+	};
+	os << "  machine CPU, busy: client's ";
+	machine("host");
+	os << ", server's ";
+	machine("remote");
+	os << '\n';
+	if (end.contains("verified_bytes"))
+		os << "  payload verified: " << end["verified_bytes"]["host"].get<std::uint64_t>() << " bytes here, "
+		   << end["verified_bytes"]["remote"].get<std::uint64_t>() << " at the server\n";
 	const auto& c = end["cpu_utilization_percent"];
 	os << std::setprecision(1) << "  CPU: client " << c["host_total"].get<double>() << "% (user "
 	   << c["host_user"].get<double>() << ", system " << c["host_system"].get<double>() << "), server "

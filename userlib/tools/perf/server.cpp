@@ -2,6 +2,7 @@
 
 #include "../tool.hpp"
 #include "stream.hpp"
+#include "window.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -243,10 +244,11 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 	if (auto why = wait_for_streams(p, streams))
 		return fail(*why);
 	for (auto& s : streams) {
-		if (p.buffer) {
-			(void)s.set_send_buffer_size(static_cast<int>(p.buffer));
-			(void)s.set_recv_buffer_size(static_cast<int>(p.buffer));
-		}
+		// After accept(): TCP's window scale came from the listener, whose
+		// buffers are the default (scaled for tcp_rmem's maximum).
+		if (p.buffer)
+			if (auto r = set_window(s, p.buffer); !r)
+				return fail("setting the window: " + r.error().message());
 		if (p.mode == test_mode::latency)
 			(void)s.set_nodelay();	// only tcp and virt have it
 		if (o_.idle_timeout.count() > 0) {
@@ -254,12 +256,12 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 			(void)s.set_send_timeout(o_.idle_timeout);
 		}
 	}
-	json start = {{"sndbuf_actual", streams[0].send_buffer_size().value_or(0)},
-		      {"rcvbuf_actual", streams[0].recv_buffer_size().value_or(0)}};
+	auto buffers = read_buffers(streams[0]);
+	json start = {{"sndbuf_actual", buffers.sndbuf}, {"rcvbuf_actual", buffers.rcvbuf}, {"buffers", to_json(buffers)}};
 	if (auto r = send_message(control, start); !r)
 		return fail("starting the test: " + r.error().message());
 
-	auto [results, errors, cpu] = run_streams(false, streams, p);
+	auto [results, errors, cpu, machine] = run_streams(false, streams, p);
 	for (std::uint32_t i = 0; i < streams.size(); i++)
 		if (errors[i])
 			return fail(std::string(name(p.mode)) + " test, stream " + std::to_string(i) + ": " +
@@ -267,6 +269,8 @@ bool server::serve(vs::stream_socket& control, const test_params& p, const std::
 
 	json result = {{"cpu_utilization_percent",
 			{{"host_total", cpu.total}, {"host_user", cpu.user}, {"host_system", cpu.system}}},
+		       {"cpu_machine_seconds", machine ? to_json(*machine) : json(nullptr)},
+		       {"buffers", to_json(read_buffers(streams[0]))},	// at the end: TCP tunes its own
 		       {"streams", json::array()}};
 	for (std::uint32_t i = 0; i < streams.size(); i++)
 		result["streams"].push_back(to_json(results[i], mode_of(p, i).server == role::initiator));
@@ -325,6 +329,7 @@ json server_line(const std::string& client, const test_params& p, const json& re
 		j["bits_per_second"] = bits_per_second(bytes, secs);
 	}
 	j["cpu_utilization_percent"] = result["cpu_utilization_percent"];
+	j["cpu_machine_seconds"] = result.value("cpu_machine_seconds", json(nullptr));
 	return j;
 }
 

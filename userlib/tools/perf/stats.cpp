@@ -1,10 +1,15 @@
 #include "stats.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <numeric>
+#include <string>
 
 namespace perf {
 
@@ -147,6 +152,78 @@ cpu_usage cpu_between(const cpu_times& a, const cpu_times& b)
 	u.system = std::max(0.0, b.system - a.system) / wall * 100;
 	u.total = u.user + u.system;
 	return u;
+}
+
+std::optional<machine_ticks> parse_proc_stat(std::string_view text)
+{
+	std::optional<machine_ticks> m;
+	unsigned cpus = 0;
+	while (!text.empty()) {
+		auto eol = text.find('\n');
+		auto line = text.substr(0, eol);
+		text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+		if (line.size() > 3 && line.starts_with("cpu") && line[3] >= '0' && line[3] <= '9') {
+			cpus++;
+			continue;
+		}
+		if (!line.starts_with("cpu "))
+			continue;
+		// user nice system idle iowait irq softirq steal [guest guest_nice]
+		std::uint64_t f[8] = {};
+		std::size_t n = 0;
+		auto rest = line.substr(4);
+		while (n < 8) {
+			auto start = rest.find_first_not_of(' ');
+			if (start == std::string_view::npos)
+				break;
+			rest = rest.substr(start);
+			std::uint64_t v = 0;
+			auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+			if (ec != std::errc() || (end != rest.data() + rest.size() && *end != ' '))
+				return std::nullopt;
+			f[n++] = v;
+			rest = rest.substr(static_cast<std::size_t>(end - rest.data()));
+		}
+		if (n < 7)	// steal came with Linux 2.6.11; the rest is older
+			return std::nullopt;
+		machine_ticks t;
+		t.busy = f[0] + f[1] + f[2] + f[5] + f[6];
+		t.idle = f[3] + f[4];
+		t.steal = f[7];
+		t.total = t.busy + t.idle + t.steal;
+		m = t;
+	}
+	if (!m || cpus == 0)
+		return std::nullopt;
+	m->cpus = cpus;
+	return m;
+}
+
+std::optional<machine_snapshot> machine_now()
+{
+	std::ifstream f("/proc/stat");
+	if (!f)
+		return std::nullopt;
+	std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+	auto t = parse_proc_stat(text);
+	if (!t)
+		return std::nullopt;
+	return machine_snapshot{*t, clock_type::now()};
+}
+
+long user_hz()
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	return hz > 0 ? hz : 100;
+}
+
+machine_cpu machine_between(const machine_snapshot& a, const machine_snapshot& b, long ticks_per_second)
+{
+	auto secs = [&](std::uint64_t from, std::uint64_t to) {
+		return to > from ? static_cast<double>(to - from) / static_cast<double>(ticks_per_second) : 0.0;
+	};
+	return {secs(a.ticks.busy, b.ticks.busy), secs(a.ticks.idle, b.ticks.idle), secs(a.ticks.steal, b.ticks.steal),
+		secs(a.ticks.total, b.ticks.total),	  seconds(b.wall - a.wall),		 b.ticks.cpus};
 }
 
 } // namespace perf

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace perf {
@@ -61,6 +63,7 @@ public:
 	clock_type::time_point next_boundary() const { return next_; }
 	// After close(): what the run measured after its warm-up.
 	std::uint64_t measured_bytes() const { return bytes_ - omit_bytes_; }
+	std::uint64_t total_bytes() const { return bytes_; }	// the warm-up's too
 	std::size_t first_measured_sample() const { return omit_samples_; }
 	double measured_seconds() const;
 
@@ -90,5 +93,37 @@ struct cpu_usage {
 	friend bool operator==(const cpu_usage&, const cpu_usage&) = default;
 };
 cpu_usage cpu_between(const cpu_times& a, const cpu_times& b);
+
+// The whole machine's CPU time, /proc/stat's "cpu" line, in clock ticks
+// (USER_HZ).  busy: user, nice, system, irq, softirq: on a host this
+// includes its guests' vCPU time (guest and guest_nice are part of user
+// and nice, so they are not added again).  idle: idle and iowait.  steal:
+// a hypervisor ran someone else; not our CPU's work, so not busy.  total:
+// all four.  Busy time is sampled by the tick, idle time (NO_HZ) measured:
+// a machine that loses ticks (an emulated one, busy) under-counts its busy
+// time, and its CPUs' time less idle and steal is the better figure.
+struct machine_ticks {
+	std::uint64_t busy = 0, idle = 0, steal = 0, total = 0;
+	unsigned cpus = 0;	// its "cpuN" lines
+	friend bool operator==(const machine_ticks&, const machine_ticks&) = default;
+};
+std::optional<machine_ticks> parse_proc_stat(std::string_view text);
+
+struct machine_snapshot {
+	machine_ticks ticks;
+	clock_type::time_point wall;
+};
+// nullopt when /proc/stat cannot be read or parsed.
+std::optional<machine_snapshot> machine_now();
+
+// CPU-seconds between two snapshots (as machine_ticks), and the wall-clock
+// seconds between them.
+struct machine_cpu {
+	double busy = 0, idle = 0, steal = 0, total = 0, seconds = 0;
+	unsigned cpus = 0;
+	friend bool operator==(const machine_cpu&, const machine_cpu&) = default;
+};
+machine_cpu machine_between(const machine_snapshot& a, const machine_snapshot& b, long ticks_per_second);
+long user_hz();
 
 } // namespace perf

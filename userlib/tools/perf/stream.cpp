@@ -1,7 +1,13 @@
 #include "stream.hpp"
 
+#include "pattern.hpp"
+
 #include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
 #include <sstream>
+#include <stop_token>
 #include <thread>
 
 namespace perf {
@@ -35,6 +41,10 @@ std::uint64_t stream_bytes(const test_params& p, std::uint32_t index)
 json to_json(const stream_result& r, bool with_intervals)
 {
 	json j = {{"bytes", r.bytes}, {"seconds", r.seconds}, {"round_trips", r.round_trips}};
+	for (auto [key, v] : {std::pair{"bytes_total", &r.bytes_total}, std::pair{"round_trips_total", &r.round_trips_total},
+			      std::pair{"verified_bytes", &r.verified_bytes}})
+		if (*v)
+			j[key] = **v;
 	if (r.rtt) {
 		const auto& l = *r.rtt;
 		j["rtt_us"] = {{"min", l.min}, {"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90},
@@ -57,6 +67,11 @@ std::optional<stream_result> stream_result_from_json(const json& j)
 		r.bytes = j.at("bytes").get<std::uint64_t>();
 		r.seconds = j.at("seconds").get<double>();
 		r.round_trips = j.at("round_trips").get<std::uint64_t>();
+		for (auto [key, v] : {std::pair{"bytes_total", &r.bytes_total},
+				      std::pair{"round_trips_total", &r.round_trips_total},
+				      std::pair{"verified_bytes", &r.verified_bytes}})
+			if (j.contains(key))
+				*v = j[key].get<std::uint64_t>();
 		if (j.contains("rtt_us")) {
 			const auto& l = j["rtt_us"];
 			r.rtt = latency_stats{l.at("min").get<double>(),  l.at("mean").get<double>(),
@@ -78,6 +93,23 @@ std::optional<stream_result> stream_result_from_json(const json& j)
 			}
 		}
 		return r;
+	} catch (const json::exception&) {
+		return std::nullopt;
+	}
+}
+
+json to_json(const machine_cpu& m)
+{
+	return {{"busy", m.busy},   {"idle", m.idle}, {"steal", m.steal},
+		{"total", m.total}, {"cpus", m.cpus}, {"seconds", m.seconds}};
+}
+
+std::optional<machine_cpu> machine_cpu_from_json(const json& j)
+{
+	try {
+		return machine_cpu{j.at("busy").get<double>(),	j.at("idle").get<double>(),
+				   j.at("steal").get<double>(), j.at("total").get<double>(),
+				   j.at("seconds").get<double>(), j.at("cpus").get<unsigned>()};
 	} catch (const json::exception&) {
 		return std::nullopt;
 	}
@@ -108,13 +140,25 @@ void finish(interval_clock& iv, std::uint64_t moved, std::size_t samples, stream
 {
 	iv.close(clock_type::now(), moved, samples);
 	out.bytes = iv.measured_bytes();
+	out.bytes_total = iv.total_bytes();
 	out.seconds = iv.measured_seconds();
+}
+
+std::optional<pattern> pattern_of(const test_params& p, std::uint32_t index)
+{
+	return p.verify ? std::optional<pattern>(std::in_place, p.cookie, index) : std::nullopt;
+}
+
+vs::error mismatch_error(const pattern& pat, std::span<const std::byte> in, std::uint64_t at, std::uint64_t bad)
+{
+	return vs::error(vs::errno_code(EBADMSG), mismatch_message(pat, in, at, bad));
 }
 
 vs::result<void, vs::error> sender(vs::stream_socket& s, const test_params& p, std::uint32_t index,
 				   clock_type::time_point t0, stream_result& out)
 {
 	std::vector<std::byte> buf(p.size, std::byte{0xa5});
+	const auto pat = pattern_of(p, index);
 	const auto quota = stream_bytes(p, index);
 	const auto deadline = t0 + p.omit + p.duration;
 	interval_clock iv(t0, period(p), p.omit, &out.intervals);
@@ -128,6 +172,8 @@ vs::result<void, vs::error> sender(vs::stream_socket& s, const test_params& p, s
 		} else if (now >= deadline) {
 			break;
 		}
+		if (pat)
+			pat->fill(std::span(buf).first(n), sent);
 		if (auto r = s.send_all(std::span(buf).first(n)); !r)
 			return r.error();
 		sent += n;
@@ -140,10 +186,11 @@ vs::result<void, vs::error> sender(vs::stream_socket& s, const test_params& p, s
 	return expect_eof(s);
 }
 
-vs::result<void, vs::error> receiver(vs::stream_socket& s, const test_params& p, clock_type::time_point t0,
-				     stream_result& out)
+vs::result<void, vs::error> receiver(vs::stream_socket& s, const test_params& p, std::uint32_t index,
+				     clock_type::time_point t0, stream_result& out)
 {
 	std::vector<std::byte> buf(p.size);
+	const auto pat = pattern_of(p, index);
 	interval_clock iv(t0, period(p), p.omit, &out.intervals);
 	std::uint64_t got = 0;
 	for (;;) {
@@ -152,30 +199,47 @@ vs::result<void, vs::error> receiver(vs::stream_socket& s, const test_params& p,
 			return n.error();
 		if (*n == 0)
 			break;
+		if (pat) {
+			auto in = std::span<const std::byte>(buf).first(*n);
+			if (auto bad = pat->mismatch(in, got))
+				return mismatch_error(*pat, in, got, *bad);
+		}
 		got += *n;
 		iv.tick(clock_type::now(), got, 0);
 	}
 	finish(iv, got, 0, out);
+	if (pat)
+		out.verified_bytes = got;
 	if (auto r = s.shutdown(SHUT_WR); !r)
 		return r.error();
 	return {};
 }
 
-vs::result<void, vs::error> initiator(vs::stream_socket& s, const test_params& p, clock_type::time_point t0,
-				      stream_result& out)
+vs::result<void, vs::error> initiator(vs::stream_socket& s, const test_params& p, std::uint32_t index,
+				      clock_type::time_point t0, stream_result& out)
 {
 	std::vector<std::byte> buf(p.size, std::byte{0x5a});
+	const auto pat = pattern_of(p, index);
+	std::vector<std::byte> echo(pat ? p.size : 0);	// --verify: the echo apart from what was sent
 	std::vector<double> samples_us;
 	samples_us.reserve(p.count ? std::min<std::uint64_t>(p.count, 1 << 24) : 1 << 20);
 	const auto deadline = t0 + p.omit + p.duration;
 	interval_clock iv(t0, period(p), p.omit, &out.intervals);
 	std::uint64_t moved = 0;
 	for (auto now = t0; p.count ? samples_us.size() < p.count : now < deadline;) {
+		const std::uint64_t at = std::uint64_t{p.size} * samples_us.size();
+		if (pat)
+			pat->fill(buf, at);
 		if (auto r = s.send_all(buf); !r)
 			return r.error();
-		if (auto r = s.recv_exact(buf); !r)
+		if (auto r = s.recv_exact(pat ? std::span(echo) : std::span(buf)); !r)
 			return r.error();
 		auto after = clock_type::now();
+		if (pat && std::memcmp(echo.data(), buf.data(), buf.size()) != 0) {
+			if (auto bad = pat->mismatch(echo, at))
+				return vs::error(vs::errno_code(EBADMSG),
+						 "echo: " + mismatch_message(*pat, echo, at, *bad));
+		}
 		samples_us.push_back(duration<double, std::micro>(after - now).count());
 		moved += 2ULL * buf.size();
 		now = after;
@@ -184,16 +248,20 @@ vs::result<void, vs::error> initiator(vs::stream_socket& s, const test_params& p
 	}
 	finish(iv, moved, samples_us.size(), out);
 	out.round_trips = samples_us.size() - iv.first_measured_sample();
+	out.round_trips_total = samples_us.size();
+	if (pat)
+		out.verified_bytes = std::uint64_t{p.size} * samples_us.size();
 	out.rtt = summarize(samples_us, iv.first_measured_sample(), out.intervals);
 	if (auto r = s.shutdown(SHUT_WR); !r)
 		return r.error();
 	return expect_eof(s);
 }
 
-vs::result<void, vs::error> echoer(vs::stream_socket& s, const test_params& p, clock_type::time_point t0,
-				   stream_result& out)
+vs::result<void, vs::error> echoer(vs::stream_socket& s, const test_params& p, std::uint32_t index,
+				   clock_type::time_point t0, stream_result& out)
 {
 	std::vector<std::byte> buf(p.size);
+	const auto pat = pattern_of(p, index);
 	interval_clock iv(t0, period(p), p.omit, &out.intervals);
 	std::uint64_t moved = 0, trips = 0;
 	for (;;) {
@@ -204,6 +272,11 @@ vs::result<void, vs::error> echoer(vs::stream_socket& s, const test_params& p, c
 			break;
 		if (auto r = s.recv_exact(std::span(buf).subspan(*n)); !r)
 			return r.error();
+		if (pat) {
+			const std::uint64_t at = std::uint64_t{p.size} * trips;
+			if (auto bad = pat->mismatch(buf, at))
+				return mismatch_error(*pat, buf, at, *bad);
+		}
 		if (auto r = s.send_all(buf); !r)
 			return r.error();
 		moved += 2ULL * buf.size();
@@ -212,6 +285,9 @@ vs::result<void, vs::error> echoer(vs::stream_socket& s, const test_params& p, c
 	}
 	finish(iv, moved, trips, out);
 	out.round_trips = trips - iv.first_measured_sample();
+	out.round_trips_total = trips;
+	if (pat)
+		out.verified_bytes = std::uint64_t{p.size} * trips;
 	if (auto r = s.shutdown(SHUT_WR); !r)
 		return r.error();
 	return {};
@@ -226,11 +302,11 @@ vs::result<void, vs::error> run_role(role r, vs::stream_socket& s, const test_pa
 	case role::sender:
 		return sender(s, p, index, t0, out);
 	case role::receiver:
-		return receiver(s, p, t0, out);
+		return receiver(s, p, index, t0, out);
 	case role::initiator:
-		return initiator(s, p, t0, out);
+		return initiator(s, p, index, t0, out);
 	case role::echoer:
-		return echoer(s, p, t0, out);
+		return echoer(s, p, index, t0, out);
 	}
 	return vs::error(vs::errno_code(EINVAL), "no such role");
 }
@@ -255,7 +331,21 @@ streams_outcome run_streams(bool client_end, std::vector<vs::stream_socket>& str
 	out.errors.resize(streams.size());
 	auto cpu0 = cpu_now();
 	auto t0 = clock_type::now();
+	// The machine's CPU time over what the figures measure: from the end
+	// of a timed warm-up (a thread wakes for it) to the end.
+	// (Read after the threads are joined: the join orders the write.)
+	std::optional<machine_snapshot> m0 = machine_now();
 	{
+		std::jthread warm_up_end;
+		if (p.omit.count() > 0 && p.duration.count() > 0)
+			warm_up_end = std::jthread([&m0, at = t0 + p.omit](std::stop_token stop) {
+				std::mutex m;
+				std::condition_variable_any cv;
+				std::unique_lock lock(m);
+				(void)cv.wait_until(lock, stop, at, [] { return false; });
+				if (!stop.stop_requested())	// else the streams ended first (an error)
+					m0 = machine_now();
+			});
 		std::vector<std::jthread> threads;
 		for (std::uint32_t i = 0; i < streams.size(); i++)
 			threads.emplace_back([&, i] {
@@ -267,6 +357,9 @@ streams_outcome run_streams(bool client_end, std::vector<vs::stream_socket>& str
 			});
 	}
 	out.cpu = cpu_between(cpu0, cpu_now());
+	auto m1 = machine_now();
+	if (m0 && m1)
+		out.machine = machine_between(*m0, *m1, user_hz());
 	return out;
 }
 

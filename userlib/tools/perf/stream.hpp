@@ -50,10 +50,17 @@ struct stream_result {
 	std::uint64_t round_trips = 0;
 	std::optional<latency_stats> rtt;	// the initiator only
 	std::vector<interval> intervals;	// with the report interval; latency: p50 and max
+	// The whole run, warm-up included, so that both ends' counts must
+	// agree; and the bytes this end checked against the --verify pattern.
+	// nullopt: a server that does not report them.
+	std::optional<std::uint64_t> bytes_total, round_trips_total, verified_bytes;
 	friend bool operator==(const stream_result&, const stream_result&) = default;
 };
 
 json to_json(const stream_result& r, bool with_intervals);
+// {"busy", "idle", "steal", "total", "cpus", "seconds"}: one end's machine.
+json to_json(const machine_cpu& m);
+std::optional<machine_cpu> machine_cpu_from_json(const json& j);
 // nullopt when a field is missing or of the wrong type.
 std::optional<stream_result> stream_result_from_json(const json& j);
 
@@ -63,11 +70,13 @@ vs::result<void, vs::error> run_role(role r, vs::stream_socket& s, const test_pa
 
 // Every stream of a test at once, a thread each, in this end's role from the
 // mode table (the client's or the server's): what each measured, each one's
-// error, and the CPU this process used meanwhile.
+// error, the CPU this process used meanwhile, and the machine's CPU time
+// from the end of the warm-up (-O) to the end (nullopt without /proc/stat).
 struct streams_outcome {
 	std::vector<stream_result> results;
 	std::vector<std::optional<vs::error>> errors;
 	cpu_usage cpu;
+	std::optional<machine_cpu> machine;
 };
 streams_outcome run_streams(bool client_end, std::vector<vs::stream_socket>& streams, const test_params& p);
 

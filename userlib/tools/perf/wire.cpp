@@ -31,6 +31,7 @@ header_bytes encode(const test_params& t)
 	put<std::uint64_t>(&h[24], static_cast<std::uint64_t>(t.duration.count()));
 	put<std::uint64_t>(&h[32], t.cookie);
 	put<std::uint16_t>(&h[40], t.streams);
+	put<std::uint16_t>(&h[42], t.verify ? flag_verify : 0);
 	put<std::uint32_t>(&h[44], t.buffer);
 	put<std::uint32_t>(&h[48], static_cast<std::uint32_t>(
 					   std::chrono::duration_cast<std::chrono::milliseconds>(t.omit).count()));
@@ -58,11 +59,12 @@ int decode(const header_bytes& h, test_params& t)
 	auto ns = get<std::uint64_t>(&h[24]);
 	t.cookie = get<std::uint64_t>(&h[32]);
 	t.streams = get<std::uint16_t>(&h[40]);
+	auto flags = get<std::uint16_t>(&h[42]);
 	t.buffer = get<std::uint32_t>(&h[44]);
 	t.omit = std::chrono::milliseconds(get<std::uint32_t>(&h[48]));
 	if (mode > 1 || direction > 2 || t.size == 0 || t.size > max_size || t.streams == 0 ||
 	    t.streams > max_streams || ns > std::uint64_t(nanoseconds(max_duration).count()) ||
-	    t.buffer > INT32_MAX / 2 ||
+	    t.buffer > INT32_MAX / 2 || (flags & ~flag_verify) ||
 	    (amount == 0 && ns == 0))
 		return EINVAL;
 	t.mode = test_mode(mode);
@@ -75,6 +77,7 @@ int decode(const header_bytes& h, test_params& t)
 	t.bytes = t.count = 0;
 	(t.mode == test_mode::latency ? t.count : t.bytes) = amount;
 	t.duration = nanoseconds(ns);
+	t.verify = flags & flag_verify;
 	return 0;
 }
 

@@ -17,8 +17,11 @@
 // Header: u32 magic "VSPF", u16 version, u8 mode, u8 direction, u32 size,
 // u32 report interval in ms (0: none), u64 bytes (throughput, all streams
 // of one direction together) or round trips (latency; 0: timed), u64
-// duration in ns, u64 cookie, u16 streams per direction, u16 0, u32 socket
-// buffer in bytes (0: the default), u32 omitted warm-up in ms, u32 0.
+// duration in ns, u64 cookie, u16 streams per direction, u16 flags, u32
+// window in bytes (0: the transports' defaults; window.hpp), u32 omitted
+// warm-up in ms, u32 0.  Flags: bit 0, verify the payload (pattern.hpp);
+// the others must be 0.  (The flags were a reserved 0 before: a server that
+// ignores them sends no "verified_bytes", and the client says so.)
 // The server reads magic and version first, so a client of another version
 // is told so before the server waits for the rest.
 // Message: u32 magic "VSPM", u32 length, then that many bytes of JSON.
@@ -52,6 +55,7 @@ constexpr std::uint32_t wire_magic = 0x46505356;	// "VSPF"
 constexpr std::uint32_t stream_magic = 0x53505356;	// "VSPS"
 constexpr std::uint32_t message_magic = 0x4d505356;	// "VSPM"
 constexpr std::uint16_t wire_version = 3;
+constexpr std::uint16_t flag_verify = 1;
 constexpr std::uint64_t max_size = 64ULL << 20;		// bounds each side's buffer
 constexpr std::uint16_t max_streams = 128;		// per direction, as iperf3
 constexpr std::uint32_t max_message = 16U << 20;	// bounds a result's intervals
@@ -72,8 +76,9 @@ struct test_params {
 	nanoseconds omit{0};
 	std::uint32_t interval_ms = 0;
 	std::uint16_t streams = 1;	// per direction
-	std::uint32_t buffer = 0;	// SO_SNDBUF and SO_RCVBUF on both ends; 0: default
-	std::uint64_t cookie = 0;	// ties the data connections to the test
+	std::uint32_t buffer = 0;	// the window on both ends (window.hpp); 0: defaults
+	std::uint64_t cookie = 0;	// ties the data connections to the test; seeds --verify
+	bool verify = false;		// the payload is a pattern the receiver checks
 
 	// Data connections in all: bidir has `streams` each way.
 	std::uint32_t connections() const
