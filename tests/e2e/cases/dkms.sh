@@ -98,18 +98,24 @@ unload() { # unload MODULE...: each one still loaded, in order
 	done
 }
 
-host() {
-	local start secs
-	overlay_root
+# install_dkms SIDE WHAT: dpkg -i virtsocket-SIDE-dkms in the overlay root
+# (DKMS builds WHAT), timed into $TESTBED_OUT/times, and DKMS must say so.
+install_dkms() {
+	local pkg=virtsocket-$1-dkms start secs
 	start=$SECONDS
-	in_root dpkg -i "$(deb virtsocket-host-dkms)" >/tmp/dpkg-host.log 2>&1 ||
-		{ cat /tmp/dpkg-host.log; tail -n 30 "$ROOT"/var/lib/dkms/virtsocket-host/*/build/make.log; fail "dpkg -i virtsocket-host-dkms failed"; }
+	in_root dpkg -i "$(deb "$pkg")" >"/tmp/dpkg-$1.log" 2>&1 ||
+		{ cat "/tmp/dpkg-$1.log"; tail -n 30 "$ROOT/var/lib/dkms/virtsocket-$1"/*/build/make.log; fail "dpkg -i $pkg failed"; }
 	secs=$((SECONDS - start))
-	cat /tmp/dpkg-host.log
-	echo "dkms_host_build_seconds $secs" >>"$TESTBED_OUT/times"
-	log "virtsocket-host-dkms installed: DKMS built the patched KVM and the host module in ${secs}s"
-	grep -q "^virtsocket-host/.*, $(uname -r), x86_64: installed" <<<"$(in_root dkms status)" ||
+	cat "/tmp/dpkg-$1.log"
+	echo "dkms_$1_build_seconds $secs" >>"$TESTBED_OUT/times"
+	log "$pkg installed: DKMS built $2 in ${secs}s"
+	grep -q "^virtsocket-$1/.*, $(uname -r), x86_64: installed" <<<"$(in_root dkms status)" ||
 		fail "dkms status: $(in_root dkms status)"
+}
+
+host() {
+	overlay_root
+	install_dkms host "the patched KVM and the host module"
 	for m in kvm kvm_amd kvm_intel virtsocket_host; do
 		expect_dkms_module "$m"
 	done
@@ -157,18 +163,9 @@ host() {
 }
 
 guest() {
-	local start secs
 	[ ! -e "$VIRT_SYSFS" ] || fail "a guest module is loaded before the package is installed"
 	overlay_root
-	start=$SECONDS
-	in_root dpkg -i "$(deb virtsocket-guest-dkms)" >/tmp/dpkg-guest.log 2>&1 ||
-		{ cat /tmp/dpkg-guest.log; tail -n 30 "$ROOT"/var/lib/dkms/virtsocket-guest/*/build/make.log; fail "dpkg -i virtsocket-guest-dkms failed"; }
-	secs=$((SECONDS - start))
-	cat /tmp/dpkg-guest.log
-	echo "dkms_guest_build_seconds $secs" >>"$TESTBED_OUT/times"
-	log "virtsocket-guest-dkms installed: DKMS built the guest module in ${secs}s"
-	grep -q "^virtsocket-guest/.*, $(uname -r), x86_64: installed" <<<"$(in_root dkms status)" ||
-		fail "dkms status: $(in_root dkms status)"
+	install_dkms guest "the guest module"
 	expect_dkms_module virtsocket_guest
 	in_root dpkg -i "$(deb libvirtsocket0)" "$(deb virtsocket-tools)" >/dev/null || fail "dpkg -i of the library and tools failed"
 	packaged_cat
