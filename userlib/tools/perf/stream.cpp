@@ -3,6 +3,7 @@
 #include "pattern.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -38,13 +39,19 @@ std::uint64_t stream_bytes(const test_params& p, std::uint32_t index)
 
 // ---- results on the wire -----------------------------------------------------------
 
+// The counts a document has only when the run made them, by their keys.
+constexpr std::array<std::pair<const char*, std::optional<std::uint64_t> stream_result::*>, 3> optional_counts = {{
+	{"bytes_total", &stream_result::bytes_total},
+	{"round_trips_total", &stream_result::round_trips_total},
+	{"verified_bytes", &stream_result::verified_bytes},
+}};
+
 json to_json(const stream_result& r, bool with_intervals)
 {
 	json j = {{"bytes", r.bytes}, {"seconds", r.seconds}, {"round_trips", r.round_trips}};
-	for (auto [key, v] : {std::pair{"bytes_total", &r.bytes_total}, std::pair{"round_trips_total", &r.round_trips_total},
-			      std::pair{"verified_bytes", &r.verified_bytes}})
-		if (*v)
-			j[key] = **v;
+	for (auto [key, member] : optional_counts)
+		if (r.*member)
+			j[key] = *(r.*member);
 	if (r.rtt) {
 		const auto& l = *r.rtt;
 		j["rtt_us"] = {{"min", l.min}, {"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90},
@@ -67,11 +74,9 @@ std::optional<stream_result> stream_result_from_json(const json& j)
 		r.bytes = j.at("bytes").get<std::uint64_t>();
 		r.seconds = j.at("seconds").get<double>();
 		r.round_trips = j.at("round_trips").get<std::uint64_t>();
-		for (auto [key, v] : {std::pair{"bytes_total", &r.bytes_total},
-				      std::pair{"round_trips_total", &r.round_trips_total},
-				      std::pair{"verified_bytes", &r.verified_bytes}})
+		for (auto [key, member] : optional_counts)
 			if (j.contains(key))
-				*v = j[key].get<std::uint64_t>();
+				r.*member = j[key].get<std::uint64_t>();
 		if (j.contains("rtt_us")) {
 			const auto& l = j["rtt_us"];
 			r.rtt = latency_stats{l.at("min").get<double>(),  l.at("mean").get<double>(),
