@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Results of one bench/sweep.sh run: sweep.csv, ratios.csv, sweep.md, PNG
 plots, and the tables with the AF_VIRT ratios on stdout.
 

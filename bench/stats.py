@@ -11,22 +11,16 @@ promise with 3 boots."""
 import math
 import statistics
 
-# Two-sided 95 % critical values of Student's t (upper 2.5 % point) for
-# 1..30 degrees of freedom, from NIST/SEMATECH e-Handbook of Statistical
-# Methods, 1.3.6.7.2 "Critical Values of the Student's t Distribution"
-# (https://www.itl.nist.gov/div898/handbook/eda/section3/eda3672.htm).
-# tests/bench/stats_test.py checks them against the t distribution itself.
-T95 = [None, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-       2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-       2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+from scipy.stats import t as student_t
 
 WIN, LOSS, TIE, NO_CI = "win", "loss", "tie (within spread)", "no CI (1 boot)"
 
 
 def t95(dof):
-    if not 1 <= dof < len(T95):
-        raise ValueError(f"no t value for {dof} degrees of freedom (1..{len(T95) - 1})")
-    return T95[dof]
+    """Two-sided 95 % critical value of Student's t (its upper 2.5 % point)."""
+    if dof < 1:
+        raise ValueError(f"no t value for {dof} degrees of freedom")
+    return float(student_t.ppf(0.975, dof))
 
 
 def mean_ci(values):

@@ -168,7 +168,7 @@ if [ "$micro" = 1 ]; then
 	"$repo/bench/micro/callgrind.sh" "$repo/build" "$out/callgrind.json"
 fi
 
-python3 "$repo/bench/report.py" "$out"
+/usr/bin/python3 "$repo/bench/report.py" "$out"
 if [ "$(dirname "$out")" = "$repo/bench/results" ]; then
 	ln -sfn "$(basename "$out")" "$repo/bench/results/latest"
 	echo "bench: results in $out (bench/results/latest)"

@@ -92,7 +92,7 @@ def main():
         if not 1 <= a.repeat <= 9:
             raise ValueError("--repeat must be 1..9")
         if not 1 <= a.boots <= 30:
-            raise ValueError("--boots must be 1..30 (the t table of bench/stats.py)")
+            raise ValueError("--boots must be 1..30")
     except ValueError as e:
         sys.exit(f"bench/sweep.sh: {e}")
     # The order of the transports within a size (sweep-host.py) follows

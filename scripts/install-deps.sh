@@ -16,6 +16,8 @@ packages=(
 	libasio-dev
 	# comparison transports and tools used by tests
 	socat python3 iproute2
+	# the benchmark report's confidence intervals (Debian's /usr/bin/python3)
+	python3-scipy
 	# benchmark plots
 	gnuplot-nox
 	# Debian packages (make deb): debhelper with DKMS, man pages, lintian

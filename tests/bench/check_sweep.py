@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checks a bench/sweep.sh results directory (make test runs a --quick sweep):
 every file is there; every boot measured every point; no run lost or
 invented bytes; every point's warm-up run verified its payload; in the

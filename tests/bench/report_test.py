@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The benchmark pipeline offline, on the real virtsock-perf: two boots of a
 sweep made by bench/sweep-host.py's own driver (its order, warm-ups,
 windows, --verify, record of each run) against servers on Unix sockets,
