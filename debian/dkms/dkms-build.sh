@@ -39,7 +39,4 @@ headers_version=$(dpkg-query -W -f='${Version}' "linux-headers-$kernelver" 2>/de
 		"then: dkms autoinstall -k $kernelver"
 
 "$here/kvm-patch/build-kvm.sh" "$here/kvm" "$kdir" "$tarball" "$kernelver"
-make -C "$kdir" M="$here/host-module" \
-	NOSTDINC_FLAGS="$(cat "$here/kvm/nostdinc_flags")" \
-	KBUILD_EXTRA_SYMBOLS="$here/kvm/src/arch/x86/kvm/Module.symvers" \
-	-j"${JOBS:-$(nproc)}" modules
+make -C "$here/host-module" KDIR="$kdir" KVM_OUT="$here/kvm" -j"${JOBS:-$(nproc)}"

@@ -98,7 +98,7 @@ check() { # check DIR
 	if [ -f "$host" ]; then
 		src=/usr/src/virtsocket-host-$version
 		mapfile -t files < <(kbuild_sources host-module; ls "$repo"/include/virtsocket/*.h "$repo"/kvm-patch/000[1-9]-*.patch | sed "s|^$repo/||")
-		expect_files "$host" "$src/dkms.conf" "$src/dkms-build.sh" "$src/kvm-patch/build-kvm.sh" \
+		expect_files "$host" "$src/dkms.conf" "$src/dkms-build.sh" "$src/kvm-patch/build-kvm.sh" "$src/host-module/Makefile" \
 			"${files[@]/#/$src/}" /usr/share/dkms/modules_to_force_install/virtsocket-host
 		grep -qE "^-rwx.* \./usr/src/virtsocket-host-$version/kvm-patch/build-kvm.sh$" <<<"$(dpkg-deb -c "$host")" ||
 			bad "build-kvm.sh is not executable in virtsocket-host-dkms"
