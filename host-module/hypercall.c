@@ -65,6 +65,9 @@ static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
 	 * can unregister @vm at any moment: our own reference keeps it.
 	 */
 	r = virt_vm_register(vm);
+	if (r == -EACCES)
+		pr_info_ratelimited("virtsocket: VM pid %d is not enabled on " VIRT_CTL_DEVICE ": HELLO refused\n",
+				    vm->pid);
 	if (r)
 		goto out;
 	hello.host_version = VIRT_ABI_VERSION;
