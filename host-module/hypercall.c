@@ -66,8 +66,8 @@ static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
 	 */
 	r = virt_vm_register(vm);
 	if (r == -EACCES)
-		pr_info_ratelimited("virtsocket: VM pid %d is not enabled on " VIRT_CTL_DEVICE ": HELLO refused\n",
-				    vm->pid);
+		pr_info_ratelimited("virtsocket: VM pid %d not enabled on %s: HELLO refused\n",
+				    vm->pid, VIRT_CTL_DEVICE);
 	if (r)
 		goto out;
 	hello.host_version = VIRT_ABI_VERSION;

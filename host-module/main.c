@@ -154,7 +154,8 @@ static int __init virt_host_init(void)
 	pr_info("virtsocket: host ready (ABI %u, hypercall 0x%lx, family %d)\n",
 		VIRT_ABI_VERSION, VIRT_HC_NR, family);
 	if (virt_open_to_all())
-		pr_warn("virtsocket: open_to_all_vms=1: every VM gets AF_VIRT, enabled on " VIRT_CTL_DEVICE " or not (development only)\n");
+		pr_warn("virtsocket: open_to_all_vms=1: every VM gets AF_VIRT, enabled on %s or not (development only)\n",
+			VIRT_CTL_DEVICE);
 	return 0;
 
 err_core:
