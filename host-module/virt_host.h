@@ -152,6 +152,7 @@ extern struct virt_host_stats virt_stats;
 int virt_vms_init(void);
 void virt_vms_exit(void);
 struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries);
+bool virt_vm_admitted(struct kvm *kvm);
 int virt_vm_register(struct virt_vm *vm);
 int virt_vm_unregister_kvm(struct kvm *kvm);
 void virt_vm_unregister(struct virt_vm *vm);

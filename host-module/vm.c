@@ -299,6 +299,23 @@ static void virt_cid_unpark(struct kvm *kvm)
 }
 
 /*
+ * May @kvm's guest register?  Asked first in its HELLO, before the host
+ * writes to its memory or allocates anything for it.  In a vCPU thread of
+ * @kvm; a refusal is counted.
+ */
+bool virt_vm_admitted(struct kvm *kvm)
+{
+	bool ok;
+
+	mutex_lock(&virt_vms_mutex);
+	ok = READ_ONCE(open_to_all_vms) || virt_enabled_match(kvm);
+	mutex_unlock(&virt_vms_mutex);
+	if (!ok)
+		atomic64_inc(&virt_not_enabled);
+	return ok;
+}
+
+/*
  * Gives @vm a CID and publishes it; the registry takes a reference of its
  * own, the caller keeps its one.  In a vCPU thread of @vm's VM.  -EEXIST if
  * @vm's VM has one already, -EACCES if the administrator did not enable it
@@ -322,8 +339,7 @@ int virt_vm_register(struct virt_vm *vm)
 	} else if (READ_ONCE(open_to_all_vms)) {
 		cid = virt_cid_alloc(vm->kvm);
 	} else {
-		atomic64_inc(&virt_not_enabled);
-		cid = -EACCES;
+		cid = -EACCES;	/* disabled since virt_vm_admitted() */
 	}
 	if (cid < 0) {
 		mutex_unlock(&virt_vms_mutex);
