@@ -70,6 +70,7 @@ static atomic64_t virt_not_enabled = ATOMIC64_INIT(0);
 static bool open_to_all_vms;
 module_param(open_to_all_vms, bool, 0644);
 MODULE_PARM_DESC(open_to_all_vms, "Development only: every VM gets AF_VIRT, enabled on /dev/virtsocket or not (default off)");
+
 /* Allocated struct virt_vm, registered or not (leak checks). */
 static atomic_t virt_vms_live = ATOMIC_INIT(0);
 
