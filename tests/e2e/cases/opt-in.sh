@@ -14,6 +14,17 @@ CHOSEN_CID=77
 # Host: "CID STATE" of the entry of PID in virtsocket-ctl's listing.
 listed() { "$ctl_bin" list | awk -v pid="$1" 'NR > 1 && $1 == pid { print $2, $3 }'; }
 sysfs_is() { [ "$(sysfs "$1")" = "$2" ]; }
+# Guests: the host's signal NAME; stop waiting (failing) once the host's
+# command has ended without giving it.
+wait_host() { # wait_host NAME
+	wait_until 300 "signal $1" test -e "$TESTBED_OUT/signal.$1" -o -e "$TESTBED_OUT/signal.host-done"
+	[ -e "$TESTBED_OUT/signal.$1" ] || fail "the host's command ended without signal $1"
+}
+# Host: guest N's signal NAME, alike.
+wait_guest() { # wait_guest N NAME
+	wait_until 300 "signal $2" test -e "$TESTBED_OUT/signal.$2" -o -e "$TESTBED_OUT/guest$1.rc"
+	[ -e "$TESTBED_OUT/signal.$2" ] || fail "guest$1 ended without signal $2"
+}
 ctl_must_fail() { # ctl_must_fail EXPECTED_MESSAGE [setpriv ARGS... --] ARGS...
 	local msg=$1 out
 	shift
@@ -27,7 +38,7 @@ ctl_must_fail() { # ctl_must_fail EXPECTED_MESSAGE [setpriv ARGS... --] ARGS...
 host() {
 	local p1 p2 before cid2 vcpu dead
 	trap 'signal host-done' EXIT
-	wait_signal guest2-up
+	wait_guest 2 guest2-up
 	p1=$(guest_qemu_pid 1) p2=$(guest_qemu_pid 2)
 	# The test bed enabled both QEMUs before they ran.
 	expect_eq "$(listed "$p1" | cut -d' ' -f2)" waiting "guest1's entry, made by the test bed"
@@ -64,8 +75,8 @@ host() {
 	before=$(sysfs not_enabled)
 	signal host-ready
 
-	wait_signal guest2-refused
-	wait_signal guest1-registered
+	wait_guest 2 guest2-refused
+	wait_guest 1 guest1-registered
 	expect_eq "$(vm_count)" 1 "registered VMs"
 	expect_eq "$(vm_field $CHOSEN_CID pid)" "$p1" "the VM registered as CID $CHOSEN_CID"
 	expect_eq "$(listed "$p1")" "$CHOSEN_CID registered" "guest1's entry"
@@ -81,7 +92,7 @@ host() {
 	[ "$cid2" != $CHOSEN_CID ] || fail "guest2 was allocated CID $CHOSEN_CID, guest1's"
 	echo "$cid2" >"$TESTBED_OUT/guest2.expected-cid"
 	signal guest2-enabled
-	wait_signal guest2-registered
+	wait_guest 2 guest2-registered
 	expect_eq "$(vm_field "$cid2" pid)" "$p2" "the VM registered as CID $cid2"
 	expect_eq "$(listed "$p2")" "$cid2 registered" "guest2's entry"
 
@@ -91,7 +102,7 @@ host() {
 	expect_eq "$(listed "$p1")" "" "guest1's entry after its disable"
 	expect_eq "$(sysfs cids)" 1 "CIDs in use (guest2's)"
 	signal guest1-disabled
-	wait_signal guest1-saw-disable
+	wait_guest 1 guest1-saw-disable
 
 	# VM death: guest2 powers off, KVM's destroy notifier ends its entry (no
 	# listing in between: a listing would drop it as its process is gone).
@@ -108,30 +119,30 @@ guest() {
 	[ ! -e $VIRT_SYSFS ] || fail "virtsocket_guest loaded before the case"
 	if [ "$TESTBED_GUEST" = 2 ]; then
 		signal guest2-up
-		wait_signal host-ready
+		wait_host host-ready
 		insmod_must_fail "$guest_module" "host has not enabled AF_VIRT for this VM"
 		[ ! -e $VIRT_SYSFS ] || fail "AF_VIRT is there after the refusal"
 		grep -qw virtsocket_guest /proc/modules && fail "virtsocket_guest loaded after the refusal"
 		signal guest2-refused
-		wait_signal guest2-enabled
+		wait_host guest2-enabled
 		insmod "$guest_module" || fail "insmod after the host enabled this VM"
 		expect_eq "$(sysfs cid)" "$(cat "$TESTBED_OUT/guest2.expected-cid")" "guest2's CID"
 		signal guest2-registered
-		wait_signal guest2-may-go
+		wait_host guest2-may-go
 		return 0
 	fi
-	wait_signal host-ready
+	wait_host host-ready
 	insmod "$guest_module" || fail "insmod in guest1, enabled"
 	expect_eq "$(sysfs cid)" $CHOSEN_CID "the CID the administrator chose"
 	log "guest1 registered as CID $(sysfs cid)"
 	signal guest1-registered
-	wait_signal guest1-disabled
+	wait_host guest1-disabled
 	# The host's interrupt makes it flush: unknown there now; probes refused.
 	wait_until 60 "the guest to see the host gone" sysfs_ge host_gone 1
 	wait_until 60 "a refused probe in the log" refused_logged
 	log "after the disable: $(dmesg | grep -F 'host has not enabled' | tail -n 1)"
 	signal guest1-saw-disable
-	wait_signal host-checked
+	wait_host host-checked
 }
 
 refused_logged() { dmesg | grep -qF "registering again failed (-13): host has not enabled AF_VIRT for this VM"; }
