@@ -82,6 +82,14 @@ TEST(CtlArgs, HelpGoesToStdoutWithStatusZero)
 	EXPECT_TRUE(p.err.empty());
 }
 
+TEST(CtlArgs, VersionGoesToStdoutWithStatusZero)
+{
+	auto p = parse({"--version"});
+	EXPECT_FALSE(p.cmd);
+	EXPECT_EQ(p.status, 0);
+	EXPECT_EQ(p.out.rfind("virtsocket-ctl ", 0), 0U) << p.out;
+}
+
 TEST(CtlMessages, ErrnosSayWhatWentWrong)
 {
 	ctl::command en{ctl::verb::enable, 1234, 42};

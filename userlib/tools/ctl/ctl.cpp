@@ -33,6 +33,7 @@ parsed parse(const std::vector<std::string>& args)
 {
 	command c;
 	CLI::App app{"Enable AF_VIRT for a VM, by its VMM's pid, on " VIRT_CTL_DEVICE, std::string(prog)};
+	app.set_version_flag("--version", std::string(prog) + " " VIRTSOCKET_VERSION);
 	app.require_subcommand(1);
 	auto* enable = app.add_subcommand("enable", "Enable the VM whose VMM process is PID");
 	enable->add_option("--pid", c.pid, "The VMM's process id (thread-group id)")
