@@ -1050,6 +1050,8 @@ static const char *virt_hello_error(long r)
 		return "the host speaks another virtsocket ABI version";
 	case -EEXIST:
 		return "this VM is already registered";
+	case -EACCES:
+		return "host has not enabled AF_VIRT for this VM";
 	default:
 		return "the host rejected the handshake";
 	}

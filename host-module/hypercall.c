@@ -33,6 +33,11 @@ static long virt_hello(struct kvm_vcpu *vcpu, u64 hello_gpa)
 	struct virt_vm *vm;
 	int r;
 
+	if (!virt_vm_admitted(vcpu->kvm)) {
+		pr_info_ratelimited("virtsocket: VM pid %d not enabled on %s: HELLO refused\n",
+				    vcpu->kvm->userspace_pid, VIRT_CTL_DEVICE);
+		return -EACCES;
+	}
 	if (!IS_ALIGNED(hello_gpa, VIRT_HELLO_ALIGN))
 		return -EINVAL;
 	if (kvm_vcpu_read_guest(vcpu, hello_gpa, &hello, sizeof(hello)))

@@ -75,7 +75,24 @@ static ssize_t live_conns_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%u\n", virt_conn_live());
 }
 
-/* CIDs in use: one per registered VM or VM that said goodbye and lives. */
+/* HELLOs refused because the administrator had not enabled the VM. */
+static ssize_t not_enabled_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", virt_not_enabled_count());
+}
+
+/* Entries on the control device (VMs enabled, registered or not). */
+static ssize_t enabled_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", virt_enabled_count());
+}
+
+/*
+ * CIDs in use: one per registered VM, VM that said goodbye and lives, or
+ * entry of an enabled VM.
+ */
 static ssize_t cids_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
@@ -93,6 +110,8 @@ static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(live_vms),
 	__ATTR_RO(live_conns),
 	__ATTR_RO(cids),
+	__ATTR_RO(not_enabled),
+	__ATTR_RO(enabled),
 };
 
 static struct attribute *virt_attr_list[ARRAY_SIZE(virt_attrs) + 1];
@@ -121,9 +140,12 @@ static int __init virt_host_init(void)
 	r = virt_vms_init();
 	if (r)
 		goto err_kobj;
-	r = virt_core_init(&virt_host_transport, family);
+	r = virt_ctl_init();
 	if (r)
 		goto err_vms;
+	r = virt_core_init(&virt_host_transport, family);
+	if (r)
+		goto err_ctl;
 	r = kvm_set_hypercall_hook(virt_hypercall);
 	if (r) {
 		pr_err("virtsocket: KVM_HC_MODULE is already serviced by another module\n");
@@ -131,10 +153,15 @@ static int __init virt_host_init(void)
 	}
 	pr_info("virtsocket: host ready (ABI %u, hypercall 0x%lx, family %d)\n",
 		VIRT_ABI_VERSION, VIRT_HC_NR, family);
+	if (virt_open_to_all())
+		pr_warn("virtsocket: open_to_all_vms=1: every VM gets AF_VIRT, enabled on %s or not (development only)\n",
+			VIRT_CTL_DEVICE);
 	return 0;
 
 err_core:
 	virt_core_exit();
+err_ctl:
+	virt_ctl_exit();
 err_vms:
 	virt_vms_exit();
 err_kobj:
@@ -153,6 +180,7 @@ static void __exit virt_host_exit(void)
 {
 	kvm_clear_hypercall_hook(virt_hypercall);
 	virt_core_exit();
+	virt_ctl_exit();
 	virt_vms_exit();
 	kobject_put(virt_kobj);
 }

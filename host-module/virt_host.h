@@ -11,9 +11,15 @@
  *   destroy notifier unregisters it.  @kvm may be used only by the VM's own
  *   vCPUs, or with a reference taken by kvm_get_kvm_safe() under @lock while
  *   !@dead (the notifier sets @dead under @lock before KVM frees the kvm).
- * - virt_vms_mutex serialises changes to the registry (hash table, CIDs);
- *   lookups walk it under RCU and take a reference with
+ * - virt_vms_mutex serialises changes to the registry (hash table, CIDs)
+ *   and to the entries of enabled VMs (vm.c: struct virt_enabled); lookups
+ *   walk the registry under RCU and take a reference with
  *   kref_get_unless_zero() (zero: unregistered and going away).
+ * - A VM registers only through an entry the administrator made on the
+ *   control device (ctl.c), matched in its vCPU by its VMM process, unless
+ *   open_to_all_vms is set.  The entry owns the CID; it ends with DISABLE,
+ *   with the VM (destroy notifier), with its VMM process (pruned at the
+ *   next control call) or with the module.
  * - vm->lock (spinlock) protects the connection table, the pending list, the
  *   posted receive buffers, the refusals, @dead, @notify_armed, the
  *   notification target (@apic_id, @vector: VIRT_HC_NOTIFY moves it), and every
@@ -34,6 +40,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <virtsocket/abi.h>
+#include <virtsocket/ctl.h>
 
 #include "../af_virt/af_virt.h"
 
@@ -69,6 +76,7 @@ struct virt_vm {
 	struct rcu_head rcu;
 	struct kvm *kvm;		/* see the notes above */
 	u32 cid;
+	bool cid_from_entry;		/* @cid is its entry's: constant */
 	pid_t pid;			/* the VMM's process */
 	/* Set by the handshake, constant afterwards (but the two under @lock). */
 	u64 ring_gpa;
@@ -144,6 +152,7 @@ extern struct virt_host_stats virt_stats;
 int virt_vms_init(void);
 void virt_vms_exit(void);
 struct virt_vm *virt_vm_alloc(struct kvm *kvm, u32 ring_entries);
+bool virt_vm_admitted(struct kvm *kvm);
 int virt_vm_register(struct virt_vm *vm);
 int virt_vm_unregister_kvm(struct kvm *kvm);
 void virt_vm_unregister(struct virt_vm *vm);
@@ -154,6 +163,16 @@ void virt_vm_kick(struct virt_vm *vm);
 unsigned int virt_vm_count(void);
 unsigned int virt_vm_live(void);
 unsigned int virt_cid_count(void);
+int virt_vm_enable(pid_t nr, u32 cid, u32 flags);
+int virt_vm_disable(pid_t nr);
+unsigned int virt_vm_list(struct virt_ctl_entry *out, unsigned int room);
+unsigned int virt_enabled_count(void);
+u64 virt_not_enabled_count(void);
+bool virt_open_to_all(void);
+
+/* ctl.c: the control device */
+int virt_ctl_init(void);
+void virt_ctl_exit(void);
 
 /* conn.c: connections between host sockets and guests */
 extern const struct virt_transport virt_host_transport;

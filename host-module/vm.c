@@ -2,9 +2,12 @@
 /*
  * Registry of the VMs that completed the handshake: CID assignment, lookup
  * by struct kvm or CID, teardown when the VM dies, notification interrupts
- * and the /proc/virtsocket/vms listing.  Locking rules: virt_host.h.
+ * and the /proc/virtsocket/vms listing; and the VMs the administrator
+ * enabled (the control device, ctl.c).  Locking rules: virt_host.h.
  */
 #include <linux/idr.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -40,6 +43,34 @@ struct virt_cid_park {
 };
 
 static DEFINE_HASHTABLE(virt_parked, 6);
+
+/*
+ * VMs the administrator enabled (VIRT_CTL_ENABLE), under virt_vms_mutex.
+ * An entry holds a reference on its VMM's struct pid, so a pid number
+ * recycled for another process never matches it, and owns its CID in
+ * virt_cids from ENABLE to its end: a VM registered through it takes that
+ * CID and leaves it to the entry (virt_vm.cid_from_entry).
+ */
+struct virt_enabled {
+	struct list_head node;
+	struct pid *pid;		/* reference held */
+	/*
+	 * The VM that registered through it first: no reference, the destroy
+	 * notifier ends the entry before KVM frees the kvm.
+	 */
+	struct kvm *kvm;
+	u32 cid;
+	u32 flags;
+};
+
+static LIST_HEAD(virt_enabled_list);
+static unsigned int virt_enabled_nr;	/* under virt_vms_mutex */
+static atomic64_t virt_not_enabled = ATOMIC64_INIT(0);
+
+static bool open_to_all_vms;
+module_param(open_to_all_vms, bool, 0644);
+MODULE_PARM_DESC(open_to_all_vms, "Development only: every VM gets AF_VIRT, enabled on /dev/virtsocket or not (default off)");
+
 /* Allocated struct virt_vm, registered or not (leak checks). */
 static atomic_t virt_vms_live = ATOMIC_INIT(0);
 
@@ -164,6 +195,24 @@ static void virt_cid_free(u32 cid)
 	atomic_dec(&virt_cids_used);
 }
 
+/* The next free CID, cyclically. */
+static int virt_cid_alloc_next(void)
+{
+	int cid;
+
+	lockdep_assert_held(&virt_vms_mutex);
+	cid = ida_alloc_range(&virt_cids, virt_cid_next, VIRT_CID_GUEST_MAX,
+			      GFP_KERNEL);
+	if (cid == -ENOSPC && virt_cid_next > VIRT_CID_GUEST_MIN)
+		cid = ida_alloc_range(&virt_cids, VIRT_CID_GUEST_MIN,
+				      VIRT_CID_GUEST_MAX, GFP_KERNEL);
+	if (cid < 0)
+		return cid;
+	virt_cid_next = cid < VIRT_CID_GUEST_MAX ? cid + 1 : VIRT_CID_GUEST_MIN;
+	atomic_inc(&virt_cids_used);
+	return cid;
+}
+
 /* @kvm's parked CID, or the next free one. */
 static int virt_cid_alloc(struct kvm *kvm)
 {
@@ -176,16 +225,45 @@ static int virt_cid_alloc(struct kvm *kvm)
 		kfree(p);
 		return cid;
 	}
-	cid = ida_alloc_range(&virt_cids, virt_cid_next, VIRT_CID_GUEST_MAX,
-			      GFP_KERNEL);
-	if (cid == -ENOSPC && virt_cid_next > VIRT_CID_GUEST_MIN)
-		cid = ida_alloc_range(&virt_cids, VIRT_CID_GUEST_MIN,
-				      VIRT_CID_GUEST_MAX, GFP_KERNEL);
-	if (cid < 0)
-		return cid;
-	virt_cid_next = cid < VIRT_CID_GUEST_MAX ? cid + 1 : VIRT_CID_GUEST_MIN;
+	return virt_cid_alloc_next();
+}
+
+/* Exactly @cid: -EADDRINUSE if a VM or an entry holds it. */
+static int virt_cid_take(u32 cid)
+{
+	int r;
+
+	lockdep_assert_held(&virt_vms_mutex);
+	r = ida_alloc_range(&virt_cids, cid, cid, GFP_KERNEL);
+	if (r == -ENOSPC)
+		return -EADDRINUSE;
+	if (r < 0)
+		return r;
 	atomic_inc(&virt_cids_used);
-	return cid;
+	return r;
+}
+
+/*
+ * The entry @kvm registers through: the one it registered through before,
+ * else one waiting for its VMM.  Called in a vCPU thread of @kvm: the VMM
+ * is the process that created the VM (KVM records its pid number at
+ * KVM_CREATE_VM, global namespace) and whose thread makes this hypercall;
+ * the second makes a recycled number harmless.
+ */
+static struct virt_enabled *virt_enabled_match(struct kvm *kvm)
+{
+	struct pid *tgid = task_tgid(current);
+	struct virt_enabled *e;
+
+	lockdep_assert_held(&virt_vms_mutex);
+	list_for_each_entry(e, &virt_enabled_list, node)
+		if (e->kvm == kvm)
+			return e;
+	list_for_each_entry(e, &virt_enabled_list, node)
+		if (!e->kvm && e->pid == tgid && kvm->userspace_pid &&
+		    pid_nr(e->pid) == kvm->userspace_pid)
+			return e;
+	return NULL;
 }
 
 /* Keeps @cid for @kvm's next registration (freed if it has one kept). */
@@ -222,11 +300,31 @@ static void virt_cid_unpark(struct kvm *kvm)
 }
 
 /*
+ * May @kvm's guest register?  Asked first in its HELLO, before the host
+ * writes to its memory or allocates anything for it.  In a vCPU thread of
+ * @kvm; a refusal is counted.
+ */
+bool virt_vm_admitted(struct kvm *kvm)
+{
+	bool ok;
+
+	mutex_lock(&virt_vms_mutex);
+	ok = READ_ONCE(open_to_all_vms) || virt_enabled_match(kvm);
+	mutex_unlock(&virt_vms_mutex);
+	if (!ok)
+		atomic64_inc(&virt_not_enabled);
+	return ok;
+}
+
+/*
  * Gives @vm a CID and publishes it; the registry takes a reference of its
- * own, the caller keeps its one.  -EEXIST if @vm's VM has one already.
+ * own, the caller keeps its one.  In a vCPU thread of @vm's VM.  -EEXIST if
+ * @vm's VM has one already, -EACCES if the administrator did not enable it
+ * (and open_to_all_vms is off).
  */
 int virt_vm_register(struct virt_vm *vm)
 {
+	struct virt_enabled *e;
 	int cid;
 
 	mutex_lock(&virt_vms_mutex);
@@ -234,7 +332,16 @@ int virt_vm_register(struct virt_vm *vm)
 		mutex_unlock(&virt_vms_mutex);
 		return -EEXIST;
 	}
-	cid = virt_cid_alloc(vm->kvm);
+	e = virt_enabled_match(vm->kvm);
+	if (e) {
+		e->kvm = vm->kvm;
+		cid = e->cid;
+		vm->cid_from_entry = true;
+	} else if (READ_ONCE(open_to_all_vms)) {
+		cid = virt_cid_alloc(vm->kvm);
+	} else {
+		cid = -EACCES;	/* disabled since virt_vm_admitted() */
+	}
 	if (cid < 0) {
 		mutex_unlock(&virt_vms_mutex);
 		return cid;
@@ -291,10 +398,13 @@ static void virt_vm_finish(struct virt_vm *vm, int err, bool park)
 	vm->dead = true;
 	spin_unlock(&vm->lock);
 	virt_conn_kill_all(vm, err);
-	if (park)
-		virt_cid_park(vm->kvm, vm->cid);
-	else
-		virt_cid_free(vm->cid);
+	/* An entry's CID is freed when the entry ends, not here. */
+	if (!vm->cid_from_entry) {
+		if (park)
+			virt_cid_park(vm->kvm, vm->cid);
+		else
+			virt_cid_free(vm->cid);
+	}
 	virt_vm_put(vm);	/* the registry's reference */
 }
 
@@ -360,6 +470,218 @@ unsigned int virt_cid_count(void)
 	return atomic_read(&virt_cids_used);
 }
 
+unsigned int virt_enabled_count(void)
+{
+	return READ_ONCE(virt_enabled_nr);
+}
+
+u64 virt_not_enabled_count(void)
+{
+	return atomic64_read(&virt_not_enabled);
+}
+
+bool virt_open_to_all(void)
+{
+	return READ_ONCE(open_to_all_vms);
+}
+
+/*
+ * What ending an entry leaves to do once virt_vms_mutex is dropped: the VM
+ * registered through it to finish (and its guest to interrupt, so that its
+ * next flush finds itself unregistered), then the entry and its CID to free.
+ */
+struct virt_enabled_end {
+	struct virt_enabled *e;
+	struct virt_vm *vm;
+	struct kvm *kvm;	/* a reference, to interrupt @vm's guest */
+};
+
+static void virt_enabled_end_locked(struct virt_enabled *e,
+				    struct virt_enabled_end *end)
+{
+	lockdep_assert_held(&virt_vms_mutex);
+	list_del(&e->node);
+	virt_enabled_nr--;
+	end->e = e;
+	end->kvm = NULL;
+	end->vm = e->kvm ? virt_vm_find(e->kvm) : NULL;
+	if (!end->vm)
+		return;
+	spin_lock(&end->vm->lock);
+	if ((end->vm->features & VIRT_F_NOTIFY_IRQ) && !end->vm->dead &&
+	    kvm_get_kvm_safe(end->vm->kvm))
+		end->kvm = end->vm->kvm;
+	spin_unlock(&end->vm->lock);
+	virt_vm_unhash_locked(end->vm);
+}
+
+/* Not under virt_vms_mutex (the last kvm put may run the destroy notifier). */
+static void virt_enabled_end_finish(struct virt_enabled_end *end)
+{
+	if (end->vm) {
+		/* The registry's reference keeps the VM until it is finished. */
+		if (end->kvm)
+			virt_vm_raise(end->vm, end->kvm);
+		virt_vm_finish(end->vm, -ECONNRESET, false);
+	}
+	virt_cid_free(end->e->cid);
+	put_pid(end->e->pid);
+	kfree(end->e);
+}
+
+/*
+ * Ends the entries whose VMM process has exited: they could match no VM
+ * (a new process of the same number has another struct pid) but would
+ * hold their CID and a place in the table.
+ */
+static void virt_enabled_prune(void)
+{
+	for (;;) {
+		struct virt_enabled_end end = {};
+		struct virt_enabled *e;
+
+		mutex_lock(&virt_vms_mutex);
+		list_for_each_entry(e, &virt_enabled_list, node) {
+			if (!pid_has_task(e->pid, PIDTYPE_TGID)) {
+				virt_enabled_end_locked(e, &end);
+				break;
+			}
+		}
+		mutex_unlock(&virt_vms_mutex);
+		if (!end.e)
+			return;
+		virt_enabled_end_finish(&end);
+	}
+}
+
+/* VIRT_CTL_ENABLE; @cid is 0 or in range (ctl.c).  The CID or -errno. */
+int virt_vm_enable(pid_t nr, u32 cid, u32 flags)
+{
+	struct virt_enabled *e, *other;
+	struct pid *pid;
+	int r;
+
+	pid = find_get_pid(nr);		/* in the caller's namespace */
+	if (!pid)
+		return -ESRCH;
+	/* A VMM is a process: its thread-group id, with a live leader. */
+	if (!pid_has_task(pid, PIDTYPE_TGID)) {
+		put_pid(pid);
+		return -ESRCH;
+	}
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e) {
+		put_pid(pid);
+		return -ENOMEM;
+	}
+	virt_enabled_prune();
+	mutex_lock(&virt_vms_mutex);
+	r = -ENOSPC;
+	if (virt_enabled_nr >= VIRT_CTL_MAX_ENTRIES)
+		goto out;
+	r = -EEXIST;
+	list_for_each_entry(other, &virt_enabled_list, node)
+		if (other->pid == pid)
+			goto out;
+	r = cid ? virt_cid_take(cid) : virt_cid_alloc_next();
+	if (r < 0)
+		goto out;
+	e->cid = r;
+	e->flags = flags;
+	e->pid = pid;
+	list_add_tail(&e->node, &virt_enabled_list);
+	virt_enabled_nr++;
+	mutex_unlock(&virt_vms_mutex);
+	pr_info("virtsocket: VMM pid %d enabled with CID %u\n", pid_nr(pid),
+		e->cid);
+	return e->cid;
+
+out:
+	mutex_unlock(&virt_vms_mutex);
+	put_pid(pid);
+	kfree(e);
+	return r;
+}
+
+/* VIRT_CTL_DISABLE: @nr in the caller's namespace. */
+int virt_vm_disable(pid_t nr)
+{
+	struct virt_enabled_end end = {};
+	struct virt_enabled *e;
+
+	virt_enabled_prune();
+	mutex_lock(&virt_vms_mutex);
+	list_for_each_entry(e, &virt_enabled_list, node) {
+		if (pid_vnr(e->pid) == nr) {
+			virt_enabled_end_locked(e, &end);
+			break;
+		}
+	}
+	mutex_unlock(&virt_vms_mutex);
+	if (!end.e)
+		return -ENOENT;
+	pr_info("virtsocket: VMM pid %d disabled (CID %u%s)\n",
+		pid_nr(end.e->pid), end.e->cid,
+		end.vm ? ", its VM unregistered" : "");
+	virt_enabled_end_finish(&end);
+	return 0;
+}
+
+/*
+ * VIRT_CTL_LIST: up to @room entries into @out, pids in the caller's
+ * namespace.  Returns how many exist.
+ */
+unsigned int virt_vm_list(struct virt_ctl_entry *out, unsigned int room)
+{
+	struct virt_enabled *e;
+	unsigned int n = 0;
+
+	virt_enabled_prune();
+	mutex_lock(&virt_vms_mutex);
+	list_for_each_entry(e, &virt_enabled_list, node) {
+		if (n < room) {
+			struct virt_ctl_entry *o = &out[n];
+
+			memset(o, 0, sizeof(*o));
+			o->pid = pid_vnr(e->pid);
+			o->cid = e->cid;
+			o->flags = e->flags;
+			if (!e->kvm)
+				o->state = VIRT_CTL_STATE_WAITING;
+			else if (virt_vm_find(e->kvm))
+				o->state = VIRT_CTL_STATE_REGISTERED;
+			else
+				o->state = VIRT_CTL_STATE_BOUND;
+		}
+		n++;
+	}
+	mutex_unlock(&virt_vms_mutex);
+	return n;
+}
+
+/* @kvm is gone: the entry it registered through ends with it. */
+static void virt_enabled_destroyed(struct kvm *kvm)
+{
+	struct virt_enabled_end end = {};
+	struct virt_enabled *e;
+
+	mutex_lock(&virt_vms_mutex);
+	list_for_each_entry(e, &virt_enabled_list, node) {
+		if (e->kvm == kvm) {
+			virt_enabled_end_locked(e, &end);
+			break;
+		}
+	}
+	mutex_unlock(&virt_vms_mutex);
+	if (!end.e)
+		return;
+	/* Its VM was unhashed before: nothing to finish here. */
+	WARN_ON_ONCE(end.vm);
+	pr_info("virtsocket: VMM pid %d: its VM is gone, so is its entry (CID %u)\n",
+		pid_nr(end.e->pid), end.e->cid);
+	virt_enabled_end_finish(&end);
+}
+
 /*
  * The VM's last reference is gone; @dead set under vm->lock keeps everyone
  * else away from the struct kvm KVM frees after this returns.
@@ -375,6 +697,7 @@ static int virt_vm_destroyed(struct notifier_block *nb, unsigned long action,
 		virt_vm_finish(vm, -ECONNRESET, false);
 	}
 	virt_cid_unpark(data);
+	virt_enabled_destroyed(data);
 	return NOTIFY_DONE;
 }
 
@@ -491,6 +814,20 @@ void virt_vms_exit(void)
 		if (!p)
 			break;
 		kfree(p);
+	}
+	/* Every entry's VM is finished: only the entries are left. */
+	for (;;) {
+		struct virt_enabled_end end = {};
+
+		mutex_lock(&virt_vms_mutex);
+		if (!list_empty(&virt_enabled_list))
+			virt_enabled_end_locked(list_first_entry(&virt_enabled_list,
+								 struct virt_enabled,
+								 node), &end);
+		mutex_unlock(&virt_vms_mutex);
+		if (!end.e)
+			break;
+		virt_enabled_end_finish(&end);
 	}
 	/* kfree_rcu() of the last VMs before the module's text goes. */
 	rcu_barrier();

@@ -2,6 +2,11 @@
 # In the test host: boot guest IDX under this host's KVM and wait for it.
 # Used by stage-host.sh, and by hand from `testbed --shell`.
 #   run-guest.sh IDX [extra QEMU args...]
+# With the host module loaded, the VM gets AF_VIRT only once enabled on
+# /dev/virtsocket: its QEMU starts paused (-S), is enabled by its pid
+# (written to /run/guestIDX.pid; CID allocated) and then let run, so that
+# the guest never says HELLO before.  (In --shell mode, without a monitor
+# socket, it is enabled as soon as its pid is known.)
 set -u
 idx=${1:?usage: run-guest.sh IDX [QEMU args...]}
 shift
@@ -28,6 +33,35 @@ if [ "$TB_NET" = 1 ]; then
 		  -netdev "tap,id=enet,ifname=$(net_tap e1000 "$idx"),script=no,downscript=no"
 		  -device "e1000,netdev=enet,mac=$(net_mac e1000 "$idx")")
 fi
+pidfile=/run/guest$idx.pid
+rm -f "$pidfile"
+paused=()
+ctl=$TB_REPO/build/bin/virtsocket-ctl
+enable_vm() { # in the background, while QEMU starts
+	local qpid cid i
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$pidfile" ] && break
+		sleep 0.1
+	done
+	qpid=$(cat "$pidfile" 2>/dev/null)
+	if [ -z "$qpid" ]; then
+		echo "run-guest.sh: guest$idx: QEMU wrote no pid file" >&2
+	elif cid=$("$ctl" enable --pid "$qpid" 2>&1); then
+		echo "testbed: guest$idx: QEMU pid $qpid enabled on /dev/virtsocket, CID $cid" >"$out/guest$idx.enabled"
+	else
+		echo "run-guest.sh: guest$idx: $cid" >&2
+	fi
+	[ ${#paused[@]} = 0 ] && return
+	for ((i = 0; i < 300; i++)); do
+		[ -S "/run/guest$idx.monitor" ] && break
+		sleep 0.1
+	done
+	echo cont | socat -t 1 - "UNIX-CONNECT:/run/guest$idx.monitor" >/dev/null
+}
+if [ -c /dev/virtsocket ]; then
+	[ ${#monitor[@]} -gt 0 ] && paused=(-S)
+	enable_vm &
+fi
 start=$(date +%s.%N)
 # shellcheck disable=SC2086 # TB_GUEST_QEMU_ARGS is a word list
 timeout -k 5 "$TB_GUEST_TIMEOUT" "$TB_QEMU" ${TB_QEMU_DATA:+-L "$TB_QEMU_DATA"} \
@@ -39,6 +73,7 @@ timeout -k 5 "$TB_GUEST_TIMEOUT" "$TB_QEMU" ${TB_QEMU_DATA:+-L "$TB_QEMU_DATA"} 
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$TB_REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
+	-pidfile "$pidfile" "${paused[@]}" \
 	"${console[@]}" "${monitor[@]}" "${devices[@]}" $TB_GUEST_QEMU_ARGS "$@" 2>"$out/guest$idx.qemu.log"
 rc=$?
 end=$(date +%s.%N)

@@ -37,6 +37,10 @@
 #define VIRT_HC_NR		0x10000UL
 #define VIRT_HC_ENOSYS		1000L	/* KVM_ENOSYS */
 
+/*
+ * HELLO fails with -EACCES when the host's administrator has not enabled
+ * this VM (<virtsocket/ctl.h>): the guest has no AF_VIRT until it does.
+ */
 enum virt_hc_op {
 	VIRT_HC_HELLO = 1,	/* a1 = GPA of struct virt_hello */
 	VIRT_HC_BYE = 2,	/* unregister this VM's ring */

@@ -71,6 +71,16 @@ vm_field() { # vm_field CID COLUMN
 		$1 == cid { print $idx[col] }' "$VIRT_VMS"
 }
 
+# Host: the control device's tool, and guest IDX's QEMU (vm-images/run-guest.sh
+# writes its pid and enables it when it starts).
+ctl_bin=$REPO/build/bin/virtsocket-ctl
+guest_qemu_pid() { cat "/run/guest$1.pid"; }
+# After the host module was loaded again (its entries went with it).
+enable_guest() { # enable_guest IDX [CID]: prints the CID
+	"$ctl_bin" enable --pid "$(guest_qemu_pid "$1")" ${2:+--cid "$2"} ||
+		fail "cannot enable guest$1 (QEMU pid $(guest_qemu_pid "$1"))"
+}
+
 # The modules of the kernel the test bed runs (testbed --kernel).
 # shellcheck source=/dev/null
 . "$TESTBED_OUT/config"

@@ -33,6 +33,8 @@ host() {
 	signal host-unloaded
 	wait_signal guest-saw-no-host
 	insmod "$host_module" || fail "host module did not load again"
+	# (Its VM entries went with the module: the administrator's part.)
+	log "guest1 enabled again as CID $(enable_guest 1)"
 	expect_eq "$(vm_count)" 0 "VMs after the host module reloaded"
 	signal host-reloaded
 	wait_until 60 "the guest to register again" vm_count_is 1
@@ -61,6 +63,7 @@ host() {
 	signal host-gone
 	wait_signal guest-saw-host-gone
 	insmod "$host_module" || fail "host module did not load the third time"
+	log "guest1 enabled again as CID $(enable_guest 1)"
 	"$cat_bin" -l "virt:any:$AGAIN_PORT" >/tmp/again.out &
 	local listener=$!
 	wait_listening $AGAIN_PORT

@@ -54,7 +54,7 @@ kill_victim() { # kill_victim I
 	wait_until 30 "the host reader of victim $1 to see the connection end" process_gone "$reader"
 	t1=$(date +%s%N)
 	wait "$reader" && rc=0 || rc=$?
-	expect_eq "$rc" 3 "virtsock-cat's exit status for victim $1 (3: reset; 0 would be an end of stream)"
+	expect_eq "$rc" 3 "virtsock-cat's exit status for victim $1 (3: reset; 0 would be an end of stream; it said: $(cat /tmp/victim.err); /tmp: $(df -h /tmp | tail -n 1))"
 	grep -q 'recv: Connection reset by peer' /tmp/victim.err ||
 		fail "virtsock-cat did not report the reset of victim $1: $(cat /tmp/victim.err)"
 	wait_until 30 "killed victim $1 to leave the listing" vm_count_is 1

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control device, /dev/virtsocket: the host's administrator enables
+ * VMs by their VMM's pid (UAPI and errnos: include/virtsocket/ctl.h).  Only
+ * the copying and checking of the ioctl arguments live here; the entries
+ * are vm.c's, under virt_vms_mutex with the registry they gate.
+ */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "virt_host.h"
+
+static bool virt_ctl_zero(const u64 *r, size_t n)
+{
+	while (n--)
+		if (*r++)
+			return false;
+	return true;
+}
+
+static long virt_ctl_enable(void __user *uarg)
+{
+	struct virt_ctl_enable a;
+	int r;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	/* No flag is defined yet: refusing them keeps them for later. */
+	if (a.version != VIRT_CTL_VERSION || a.flags ||
+	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)) || a.pid <= 0)
+		return -EINVAL;
+	if (a.cid && (a.cid < VIRT_CID_GUEST_MIN || a.cid > VIRT_CTL_CID_MAX))
+		return -EINVAL;
+	r = virt_vm_enable(a.pid, a.cid, a.flags);
+	if (r < 0)
+		return r;
+	a.cid = r;
+	/* The entry stands: the caller learns its CID from the listing too. */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+static long virt_ctl_disable(void __user *uarg)
+{
+	struct virt_ctl_disable a;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.version != VIRT_CTL_VERSION ||
+	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)) || a.pid <= 0)
+		return -EINVAL;
+	return virt_vm_disable(a.pid);
+}
+
+static long virt_ctl_list(void __user *uarg)
+{
+	struct virt_ctl_entry *buf = NULL;
+	struct virt_ctl_list a;
+	unsigned int room, n;
+	long r = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.version != VIRT_CTL_VERSION ||
+	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	/* Never more than the table holds: the buffer stays bounded. */
+	room = min(a.count, VIRT_CTL_MAX_ENTRIES);
+	if (room) {
+		buf = kvcalloc(room, sizeof(*buf), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	/* Copied out after the mutex is dropped: no fault under it. */
+	n = virt_vm_list(buf, room);
+	if (copy_to_user(u64_to_user_ptr(a.entries), buf,
+			 min(n, room) * sizeof(*buf))) {
+		r = -EFAULT;
+		goto out;
+	}
+	a.count = n;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		r = -EFAULT;
+out:
+	kvfree(buf);
+	return r;
+}
+
+static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	/* Again at each call: a descriptor handed to another process. */
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	switch (cmd) {
+	case VIRT_CTL_ENABLE:
+		return virt_ctl_enable(uarg);
+	case VIRT_CTL_DISABLE:
+		return virt_ctl_disable(uarg);
+	case VIRT_CTL_LIST:
+		return virt_ctl_list(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int virt_ctl_open(struct inode *inode, struct file *file)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	return nonseekable_open(inode, file);
+}
+
+static const struct file_operations virt_ctl_fops = {
+	.owner = THIS_MODULE,	/* an open descriptor pins the module */
+	.open = virt_ctl_open,
+	.unlocked_ioctl = virt_ctl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,	/* same layout on 32 bits */
+	.llseek = no_llseek,
+};
+
+static struct miscdevice virt_ctl_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "virtsocket",
+	.fops = &virt_ctl_fops,
+	.mode = 0600,
+};
+
+int virt_ctl_init(void)
+{
+	return misc_register(&virt_ctl_dev);
+}
+
+void virt_ctl_exit(void)
+{
+	misc_deregister(&virt_ctl_dev);
+}
