@@ -23,11 +23,32 @@ CHUNK=65536		# guest1 sends a fresh random chunk every 0.2 s
 
 chunks_past() { [ "$(cat "$TESTBED_OUT/stream.chunks")" -gt "$1" ]; }
 
+# Counts what victim I sent into /tmp/victim.I.bytes and drops it: a victim
+# streams until it is killed, which on a loaded machine took 23 s once, more
+# than the test host's /tmp (a tmpfs of half its memory) holds.
+count_bytes() { # count_bytes I
+	python3 -c '
+import os, sys
+name = "/tmp/victim.%s.bytes" % sys.argv[1]
+n = 0
+while True:
+    b = os.read(0, 1 << 20)
+    if not b:
+        break
+    n += len(b)
+    with open(name + ".new", "w") as f:
+        f.write(str(n))
+    os.replace(name + ".new", name)
+' "$1"
+}
+victim_bytes() { cat "/tmp/victim.$1.bytes" 2>/dev/null || echo 0; }
+victim_sent() { [ "$(victim_bytes "$1")" -gt 0 ]; }
+
 # Kill number I: victim guest 10+I streams to us and is killed mid-way.
 kill_victim() { # kill_victim I
 	local n runner reader victim pid rc t0 t1 sent at_kill
 	"$REPO/build/bin/virtsock-cat" -l "virt:any:$VICTIM_PORT" </dev/null \
-		>/tmp/victim.out 2>/tmp/victim.err &
+		2>/tmp/victim.err > >(count_bytes "$1") &
 	reader=$!
 	wait_listening "$VICTIM_PORT"
 	# guest1 holds its stream while a victim boots: a boot beside a busy
@@ -43,7 +64,7 @@ kill_victim() { # kill_victim I
 	*" $victim "*) fail "victim $1 got CID $victim, which a killed VM had (killed: $killed_cids)" ;;
 	esac
 	killed_cids="$killed_cids $victim"
-	wait_until 60 "victim $1's transfer to start" test -s /tmp/victim.out
+	wait_until 60 "victim $1's transfer to start" victim_sent "$1"
 	pid=$(vm_field "$victim" pid)
 	wait_until 60 "guest1's stream to go on after victim $1's boot" chunks_past "$sent"
 	at_kill=$(cat "$TESTBED_OUT/stream.chunks")
@@ -63,7 +84,7 @@ kill_victim() { # kill_victim I
 	fi
 	wait "$runner" && rc=0 || rc=$?
 	wait_until 60 "guest1's stream to go on after victim $1's death" chunks_past "$at_kill"
-	log "victim $1 (guest$n, CID $victim, pid $pid, QEMU exit $rc): killed after $(stat -c %s /tmp/victim.out) bytes, reset seen $(((t1 - t0) / 1000000)) ms later; guest1 at chunk $(cat "$TESTBED_OUT/stream.chunks")"
+	log "victim $1 (guest$n, CID $victim, pid $pid, QEMU exit $rc): killed after $(victim_bytes "$1") bytes, reset seen $(((t1 - t0) / 1000000)) ms later; guest1 at chunk $(cat "$TESTBED_OUT/stream.chunks")"
 }
 
 # The host waits for guest1's signal NAME, and stops waiting (failing) as
