@@ -1307,8 +1307,9 @@ int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
 
 /*
  * @n bytes at @data appended to the last skb of the receive queue, so that
- * small sends do not cost an skb each; -ENOSPC when it has no room (the
- * caller then enqueues an skb of its own), else as virt_core_enqueue().
+ * small sends do not cost an skb each; -ENOSPC when it has no room or holds
+ * its data in pages (the caller then enqueues an skb of its own), else as
+ * virt_core_enqueue().
  */
 int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
 {
@@ -1323,7 +1324,7 @@ int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
 	} else if ((s32)(vsk->fwd_cnt + vsk->rx_bytes + n - vsk->rx_limit) >
 		   (s32)VIRT_MAX_SEND) {
 		err = -ENOBUFS;
-	} else if (!tail || skb_tailroom(tail) < n) {
+	} else if (!tail || skb_is_nonlinear(tail) || skb_tailroom(tail) < n) {
 		err = -ENOSPC;
 	} else {
 		/* A reader copies only up to the length it saw under the lock. */
