@@ -385,7 +385,7 @@ static_assert(VIRT_RX_BUF_MAX / PAGE_SIZE <= MAX_SKB_FRAGS);
 static int virt_rx_copy_small(struct virt_sock *vsk, const void *data, u32 len)
 {
 	struct sk_buff *skb;
-	int err = virt_core_enqueue_copy(vsk, data, len);
+	int err = virt_core_enqueue_copy(vsk, data, len, true);
 
 	if (err != -ENOSPC)
 		return err;
@@ -393,7 +393,7 @@ static int virt_rx_copy_small(struct virt_sock *vsk, const void *data, u32 len)
 	if (!skb)
 		return -ENOMEM;
 	skb_put_data(skb, data, len);
-	return virt_core_enqueue(vsk, skb);
+	return virt_core_enqueue(vsk, skb, true);
 }
 
 /* @len bytes at @data in an skb of order-0 pages: no high-order allocation. */
@@ -462,7 +462,7 @@ static int virt_rx_deliver(struct virt_guest *g, struct virt_sock *vsk,
 		if (!skb)
 			return -ENOMEM;
 	}
-	return virt_core_enqueue(vsk, skb);
+	return virt_core_enqueue(vsk, skb, true);
 }
 
 /* Buffer of an event, which must be one the host holds; or -1. */
