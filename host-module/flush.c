@@ -118,15 +118,20 @@ static struct virt_conn *virt_run_conn(struct virt_vm *vm,
 }
 
 /*
- * Every page of [@gpa, @gpa + @len) is guest RAM, as the ring's must be (an
- * MMIO page such as the local APIC's, or KVM's private slots, is not).
+ * Every page of [@gpa, @gpa + @len) is guest RAM the host may write: not
+ * MMIO such as the local APIC's page, nor KVM's private slots, nor a
+ * read-only slot (the firmware's ROM), which the write would only fail on
+ * later.  Pages of one buffer may lie in different slots: the write looks
+ * each page's slot up again.
  */
-static bool virt_gpa_in_ram(struct kvm_vcpu *vcpu, u64 gpa, u32 len)
+static bool virt_gpa_writable(struct kvm_vcpu *vcpu, u64 gpa, u32 len)
 {
 	gfn_t gfn = gpa_to_gfn(gpa), last = gpa_to_gfn(gpa + len - 1);
 
+	/* (kvm_vcpu_gfn_to_memslot() is not exported: two exported looks.) */
 	for (; gfn <= last; gfn++)
-		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn))
+		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn) ||
+		    kvm_is_error_hva(kvm_vcpu_gfn_to_hva(vcpu, gfn)))
 			return false;
 	return true;
 }
@@ -257,7 +262,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		 */
 		if (virt_on_ring(vm, d->addr, d->len))
 			return -EINVAL;
-		if (!virt_gpa_in_ram(vcpu, d->addr, d->len))
+		if (!virt_gpa_writable(vcpu, d->addr, d->len))
 			return -EFAULT;
 		spin_lock(&vm->lock);
 		if (vm->rx_count == VIRT_MAX_RX_BUFS) {
