@@ -1272,8 +1272,12 @@ bool virt_core_credit_stale(struct virt_sock *vsk)
 	return virt_buf_alloc(&vsk->sk) != READ_ONCE(vsk->buf_alloc);
 }
 
-/* Data from the peer; takes the skb. */
-int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
+/*
+ * Data from the peer; takes the skb.  Without @wake the caller calls
+ * virt_core_data_ready() once for a batch (the host: once per run of the
+ * guest's SENDs for one connection in a flush).
+ */
+int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb, bool wake)
 {
 	struct sock *sk = &vsk->sk;
 	int err = 0;
@@ -1300,17 +1304,24 @@ int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb)
 	spin_unlock_bh(&vsk->lock);
 	if (skb)
 		kfree_skb(skb);
-	else
+	else if (wake)
 		sk->sk_data_ready(sk);
 	return err;
 }
 
+void virt_core_data_ready(struct virt_sock *vsk)
+{
+	vsk->sk.sk_data_ready(&vsk->sk);
+}
+
 /*
  * @n bytes at @data appended to the last skb of the receive queue, so that
- * small sends do not cost an skb each; -ENOSPC when it has no room (the
- * caller then enqueues an skb of its own), else as virt_core_enqueue().
+ * small sends do not cost an skb each; -ENOSPC when it has no room or holds
+ * its data in pages (the caller then enqueues an skb of its own), else as
+ * virt_core_enqueue().
  */
-int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
+int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n,
+			   bool wake)
 {
 	struct sock *sk = &vsk->sk;
 	struct sk_buff *tail;
@@ -1323,7 +1334,7 @@ int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
 	} else if ((s32)(vsk->fwd_cnt + vsk->rx_bytes + n - vsk->rx_limit) >
 		   (s32)VIRT_MAX_SEND) {
 		err = -ENOBUFS;
-	} else if (!tail || skb_tailroom(tail) < n) {
+	} else if (!tail || skb_is_nonlinear(tail) || skb_tailroom(tail) < n) {
 		err = -ENOSPC;
 	} else {
 		/* A reader copies only up to the length it saw under the lock. */
@@ -1331,7 +1342,7 @@ int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n)
 		vsk->rx_bytes += n;
 	}
 	spin_unlock_bh(&vsk->lock);
-	if (!err)
+	if (!err && wake)
 		sk->sk_data_ready(sk);
 	return err;
 }

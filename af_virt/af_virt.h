@@ -123,10 +123,12 @@ struct virt_sock *virt_core_incoming(u32 local_port, u32 remote_cid,
 				     u32 fwd_cnt, u32 conn, void *tp_conn,
 				     int *err);
 void virt_core_connected(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt);
-int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb);
+int virt_core_enqueue(struct virt_sock *vsk, struct sk_buff *skb, bool wake);
 void virt_core_credit(struct virt_sock *vsk, u32 buf_alloc, u32 fwd_cnt);
 bool virt_core_credit_stale(struct virt_sock *vsk);
-int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n);
+int virt_core_enqueue_copy(struct virt_sock *vsk, const void *data, u32 n,
+			   bool wake);
+void virt_core_data_ready(struct virt_sock *vsk);
 void virt_core_get_credit(struct virt_sock *vsk, u32 *buf_alloc, u32 *fwd_cnt);
 void virt_core_peer_shutdown(struct virt_sock *vsk, u8 how);
 void virt_core_reset(struct virt_sock *vsk, int err);

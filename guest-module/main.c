@@ -23,7 +23,11 @@ MODULE_PARM_DESC(ring_entries, "Descriptors per ring direction (power of two, 16
 
 static unsigned int rx_buffers = 128;
 module_param(rx_buffers, uint, 0444);
-MODULE_PARM_DESC(rx_buffers, "Page-sized receive buffers lent to the host (1..ring_entries)");
+MODULE_PARM_DESC(rx_buffers, "Receive buffers lent to the host (1..ring_entries)");
+
+static unsigned int rx_buffer_size = 65536;
+module_param(rx_buffer_size, uint, 0444);
+MODULE_PARM_DESC(rx_buffer_size, "Bytes per receive buffer (power of two, PAGE_SIZE..65536; at most 64 MiB in all)");
 
 unsigned int flush_batch = 64;
 module_param(flush_batch, uint, 0644);
@@ -89,7 +93,7 @@ static struct virt_counter_attr virt_counters[] = {
 	VIRT_COUNTER(bad_descs),
 	VIRT_COUNTER(tx_bytes),
 	VIRT_COUNTER(rx_bytes),
-	VIRT_COUNTER(rx_replaced),
+	VIRT_COUNTER(rx_copied),
 	VIRT_COUNTER(flush_batch),
 	VIRT_COUNTER(flush_urgent),
 	VIRT_COUNTER(flush_timer_cnt),
@@ -134,7 +138,7 @@ static int __init virt_guest_module_init(void)
 		       NPROTO - 1);
 		return -EINVAL;
 	}
-	r = virt_guest_init(&virt_guest, ring_entries, rx_buffers);
+	r = virt_guest_init(&virt_guest, ring_entries, rx_buffers, rx_buffer_size);
 	if (r)
 		return r;
 	r = virt_core_init(&virt_guest_transport, family);

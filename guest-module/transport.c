@@ -20,6 +20,7 @@
  */
 #include <linux/cpuhotplug.h>
 #include <linux/interrupt.h>
+#include <linux/log2.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
 #include <linux/reboot.h>
@@ -179,7 +180,7 @@ static void virt_rx_topup(struct virt_guest *g)
 		struct virt_desc d = {
 			.op = VIRT_OP_RX_POST,
 			.addr = page_to_phys(g->rx_pages[i]),
-			.len = PAGE_SIZE,
+			.len = g->rx_buf_size,
 		};
 
 		if (virt_tx_put(g, &d, NULL, i))
@@ -358,55 +359,110 @@ static void virt_rx_skb_destruct(struct sk_buff *skb)
 		     page_private(skb_frag_page(&skb_shinfo(skb)->frags[0])), true);
 }
 
-static struct page *virt_rx_page_alloc(u32 i)
+/* Buffer @i: rx_buf_size bytes, one compound page, its index in private. */
+static struct page *virt_rx_page_alloc(struct virt_guest *g, u32 i)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN,
+					g->rx_order);
 
 	if (page)
-		set_page_private(page, i);	/* the buffer's index */
+		set_page_private(page, i);
 	return page;
 }
 
 /*
- * Data in buffer @i for a socket, without copying it: the buffer's page
- * goes into an skb.  While at most half the buffers are lent, the skb
- * gives the buffer back when the reader is done; past that (a reader
- * falling behind must not starve the host of buffers) the page is given
- * away and a new one takes its place.  NULL without memory.
+ * Data up to this size is copied out of its buffer, which goes back to the
+ * host at once: lending a 64 KiB buffer for a few bytes would soon leave
+ * the host none.  Appended to the socket's last skb when it has room.
  */
-static struct sk_buff *virt_rx_skb(struct virt_guest *g, u32 i, u32 len)
-{
-	struct page *page = g->rx_pages[i], *fresh = NULL;
-	struct sk_buff *skb;
-	bool lend;
+#define VIRT_RX_COPYBREAK	1024
+/* A small skb's room: later small data shares it (and its truesize). */
+#define VIRT_RX_SMALL_ROOM	SKB_WITH_OVERHEAD(PAGE_SIZE)
+static_assert(VIRT_RX_COPYBREAK <= VIRT_RX_SMALL_ROOM);
+/* Data copied instead of lent goes into order-0 pages, one frag each. */
+static_assert(VIRT_RX_BUF_MAX / PAGE_SIZE <= MAX_SKB_FRAGS);
 
-	spin_lock_irq(&g->rx_lock);
-	lend = g->rx_lent < g->rx_buffers / 2;
-	if (lend)
-		g->rx_lent++;
-	spin_unlock_irq(&g->rx_lock);
-	skb = alloc_skb(0, GFP_KERNEL);
-	if (!lend && skb) {
-		fresh = virt_rx_page_alloc(i);
-		if (!fresh) {
+static int virt_rx_copy_small(struct virt_sock *vsk, const void *data, u32 len)
+{
+	struct sk_buff *skb;
+	int err = virt_core_enqueue_copy(vsk, data, len, true);
+
+	if (err != -ENOSPC)
+		return err;
+	skb = alloc_skb(VIRT_RX_SMALL_ROOM, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	skb_put_data(skb, data, len);
+	return virt_core_enqueue(vsk, skb, true);
+}
+
+/* @len bytes at @data in an skb of order-0 pages: no high-order allocation. */
+static struct sk_buff *virt_rx_copy_pages(const void *data, u32 len)
+{
+	struct sk_buff *skb = alloc_skb(0, GFP_KERNEL);
+	u32 off;
+	int f;
+
+	for (off = 0, f = 0; skb && off < len; off += PAGE_SIZE, f++) {
+		u32 n = min_t(u32, len - off, PAGE_SIZE);
+		struct page *page = alloc_page(GFP_KERNEL);
+
+		if (!page) {
 			kfree_skb(skb);
-			skb = NULL;
+			return NULL;
 		}
+		memcpy(page_address(page), data + off, n);
+		skb_add_rx_frag(skb, f, page, 0, n, PAGE_SIZE);
 	}
-	if (!skb) {
-		virt_rx_free(g, i, lend);
-		return NULL;
+	return skb;
+}
+
+/*
+ * The data of buffer @i for @vsk.  Small data is copied (copy-break).
+ * Larger data is not copied while at most half the buffers are lent: the
+ * buffer goes into an skb, which gives it back when the reader is done.
+ * Past that (a reader falling behind must not starve the host of buffers)
+ * it is copied into order-0 pages and the buffer is free again at once.
+ * 0, or -ENOMEM, or an error of virt_core_enqueue().
+ */
+static int virt_rx_deliver(struct virt_guest *g, struct virt_sock *vsk,
+			   u32 i, u32 len)
+{
+	struct page *page = g->rx_pages[i];
+	void *data = page_address(page);
+	struct sk_buff *skb;
+	bool lend = false;
+	int err;
+
+	if (len <= VIRT_RX_COPYBREAK) {
+		err = virt_rx_copy_small(vsk, data, len);
+		virt_rx_free(g, i, false);
+		atomic64_inc(&g->rx_copied);
+		return err;
 	}
+	spin_lock_irq(&g->rx_lock);
+	if (g->rx_lent < g->rx_buffers / 2) {
+		g->rx_lent++;
+		lend = true;
+	}
+	spin_unlock_irq(&g->rx_lock);
 	if (lend) {
+		skb = alloc_skb(0, GFP_KERNEL);
+		if (!skb) {
+			virt_rx_free(g, i, true);
+			return -ENOMEM;
+		}
 		get_page(page);	/* the pool keeps its own reference */
 		skb->destructor = virt_rx_skb_destruct;
+		skb_add_rx_frag(skb, 0, page, 0, len, g->rx_buf_size);
 	} else {
-		g->rx_pages[i] = fresh;	/* the skb takes the pool's reference */
-		atomic64_inc(&g->rx_replaced);
+		skb = virt_rx_copy_pages(data, len);
 		virt_rx_free(g, i, false);
+		atomic64_inc(&g->rx_copied);
+		if (!skb)
+			return -ENOMEM;
 	}
-	skb_add_rx_frag(skb, 0, page, 0, len, PAGE_SIZE);
-	return skb;
+	return virt_core_enqueue(vsk, skb, true);
 }
 
 /* Buffer of an event, which must be one the host holds; or -1. */
@@ -415,8 +471,8 @@ static s32 virt_rx_buffer(struct virt_guest *g, const struct virt_desc *ev)
 	struct page *page;
 	u32 i;
 
-	if (!ev->len || ev->len > PAGE_SIZE || offset_in_page(ev->addr) ||
-	    !pfn_valid(PHYS_PFN(ev->addr)))
+	if (!ev->len || ev->len > g->rx_buf_size ||
+	    (ev->addr & (g->rx_buf_size - 1)) || !pfn_valid(PHYS_PFN(ev->addr)))
 		return -1;
 	page = pfn_to_page(PHYS_PFN(ev->addr));
 	i = page_private(page);
@@ -445,7 +501,7 @@ static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 			 const struct virt_desc *ev)
 {
 	s32 i = virt_rx_buffer(g, ev);
-	struct sk_buff *skb;
+	int err;
 
 	if (i < 0) {
 		atomic64_inc(&g->bad_descs);
@@ -455,13 +511,9 @@ static void virt_rx_data(struct virt_guest *g, struct virt_sock *vsk,
 		virt_rx_free(g, i, false);	/* the buffer is ours again */
 		return;
 	}
-	skb = virt_rx_skb(g, i, ev->len);
-	if (!skb) {
-		virt_rx_abort(g, vsk, -ENOMEM);
-		return;
-	}
-	if (virt_core_enqueue(vsk, skb)) {
-		virt_rx_abort(g, vsk, -ENOBUFS);
+	err = virt_rx_deliver(g, vsk, i, ev->len);
+	if (err) {
+		virt_rx_abort(g, vsk, err == -ENOMEM ? -ENOMEM : -ENOBUFS);
 		return;
 	}
 	atomic64_add(ev->len, &g->rx_bytes);
@@ -1131,7 +1183,7 @@ static void virt_guest_free(struct virt_guest *g)
 	kfree(g->rx_free);
 	for (i = 0; g->rx_pages && i < g->rx_buffers; i++)
 		if (g->rx_pages[i])
-			__free_page(g->rx_pages[i]);
+			__free_pages(g->rx_pages[i], g->rx_order);
 	kfree(g->rx_pages);
 	bitmap_free(g->rx_posted);
 	kfree(g->hello);
@@ -1139,7 +1191,8 @@ static void virt_guest_free(struct virt_guest *g)
 		free_pages_exact(g->ring, virt_ring_bytes(g->ring_entries));
 }
 
-int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
+int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers,
+		    u32 rx_buf_size)
 {
 	u32 i;
 	int r = -ENOMEM;
@@ -1153,8 +1206,21 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 		pr_err("virtsocket: rx_buffers=%u must be 1..ring_entries\n", rx_buffers);
 		return -EINVAL;
 	}
+	if (!is_power_of_2(rx_buf_size) || rx_buf_size < PAGE_SIZE ||
+	    rx_buf_size > VIRT_RX_BUF_MAX) {
+		pr_err("virtsocket: rx_buffer_size=%u must be a power of two in %lu..%u\n",
+		       rx_buf_size, PAGE_SIZE, VIRT_RX_BUF_MAX);
+		return -EINVAL;
+	}
+	if ((u64)rx_buffers * rx_buf_size > VIRT_RX_POOL_MAX) {
+		pr_err("virtsocket: rx_buffers * rx_buffer_size must be at most %u MiB\n",
+		       VIRT_RX_POOL_MAX >> 20);
+		return -EINVAL;
+	}
 	g->ring_entries = ring_entries;
 	g->rx_buffers = rx_buffers;
+	g->rx_buf_size = rx_buf_size;
+	g->rx_order = get_order(rx_buf_size);
 	spin_lock_init(&g->tx_lock);
 	spin_lock_init(&g->rx_lock);
 	spin_lock_init(&g->incoming_lock);
@@ -1184,9 +1250,12 @@ int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers)
 	g->tx = (void *)g->ring + virt_ring_tx_offset(0);
 	g->rx = (void *)g->ring + virt_ring_rx_offset(ring_entries, 0);
 	for (i = 0; i < rx_buffers; i++) {
-		g->rx_pages[i] = virt_rx_page_alloc(i);
-		if (!g->rx_pages[i])
+		g->rx_pages[i] = virt_rx_page_alloc(g, i);
+		if (!g->rx_pages[i]) {
+			pr_err("virtsocket: no memory for %u receive buffers of %u bytes\n",
+			       rx_buffers, rx_buf_size);
 			goto err_free;
+		}
 		g->rx_free[i] = i;
 	}
 	g->rx_nfree = rx_buffers;

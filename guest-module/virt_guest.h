@@ -15,12 +15,13 @@
  *   list.  Descriptors are written under it, so several CPUs can queue.
  * - flush_mutex serialises flushes: the hypercall, reclaiming consumed tx
  *   slots, and consuming rx events (rx_cons).
- * - Receive buffers are pages.  Buffer i (rx_pages[i]) is free, posted to
- *   the host (bit i of rx_posted), or lent to an skb in a socket's receive
- *   queue, whose destructor gives it back.  rx_lock (irq-safe spinlock,
- *   innermost: taken under tx_lock and under a socket's lock) protects
- *   rx_free, rx_nfree and rx_lent; rx_pages[] and rx_posted change under
- *   flush_mutex (posting is done under it too).
+ * - Receive buffers are compound pages of rx_buf_size bytes (naturally
+ *   aligned, their index in page_private), allocated once.  Buffer i
+ *   (rx_pages[i]) is free, posted to the host (bit i of rx_posted), or lent
+ *   to an skb in a socket's receive queue, whose destructor gives it back.
+ *   rx_lock (irq-safe spinlock, innermost: taken under tx_lock and under a
+ *   socket's lock) protects rx_free, rx_nfree and rx_lent; rx_posted
+ *   changes under flush_mutex (posting is done under it too).
  *   Socket callbacks are made with it held and never take lock_sock() of a
  *   socket a flusher can hold, except listeners, which never flush.
  * - The connection table (xarray, own lock) maps ids to sockets and holds a
@@ -76,6 +77,8 @@ struct virt_guest {
 	struct mutex flush_mutex;	/* one flush at a time */
 	u32 rx_cons;
 	struct page **rx_pages;	/* rx_buffers receive buffers */
+	u32 rx_buf_size;	/* bytes per buffer: constant after init */
+	unsigned int rx_order;	/* its page order */
 	unsigned long *rx_posted;	/* buffers the host holds */
 	u32 rx_buffers;
 	spinlock_t rx_lock;	/* free and lent buffers, see the notes above */
@@ -113,7 +116,7 @@ struct virt_guest {
 	atomic64_t bad_descs;
 	atomic64_t tx_bytes;
 	atomic64_t rx_bytes;
-	atomic64_t rx_replaced;		/* buffers given away, a new page in their place */
+	atomic64_t rx_copied;		/* data copied out of a buffer, not lent */
 	atomic64_t flush_batch;		/* flushes by reason */
 	atomic64_t flush_urgent;
 	atomic64_t flush_timer_cnt;
@@ -131,7 +134,11 @@ extern unsigned int flush_delay_us;
 extern int irq_cpu;
 
 /* transport.c */
-int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers);
+/* Receive buffers in all, at most (rx_buffers * rx_buffer_size). */
+#define VIRT_RX_POOL_MAX	(64U << 20)
+
+int virt_guest_init(struct virt_guest *g, u32 ring_entries, u32 rx_buffers,
+		    u32 rx_buf_size);
 void virt_guest_exit(struct virt_guest *g);
 
 #endif

@@ -88,7 +88,7 @@ void virt_conn_unlink(struct virt_conn *conn)
 	if (conn->in_table) {
 		xa_erase(&vm->conns, conn->id);
 		vm->nr_conns--;
-		conn->in_table = false;
+		WRITE_ONCE(conn->in_table, false);
 		list_del_init(&conn->pending_node);
 		conn->pending = 0;
 		put = true;
@@ -192,7 +192,7 @@ static int virt_host_connect(struct virt_sock *vsk)
 		err = 0;
 		conn->id = id;
 		vm->nr_conns++;
-		conn->in_table = true;
+		WRITE_ONCE(conn->in_table, true);
 		refcount_inc(&conn->ref);	/* the table's */
 		virt_conn_mark(conn, VIRT_PEND_CONNECT);
 	}

@@ -53,15 +53,85 @@ static struct virt_conn *virt_conn_get(struct virt_vm *vm, u32 id)
 }
 
 /*
- * Every page of [@gpa, @gpa + @len) is guest RAM, as the ring's must be (an
- * MMIO page such as the local APIC's, or KVM's private slots, is not).
+ * A run of the guest's descriptors for one connection.  Its per-connection
+ * work is done once, when the run ends, not per descriptor: the guest's
+ * credit (the furthest fwd_cnt of the run, its last buf_alloc) with one
+ * sk_write_space(), one sk_data_ready() for the data queued, one look at a
+ * changed SO_RCVBUF.  Under flush_mutex, on the stack of one flush.
  */
-static bool virt_gpa_in_ram(struct kvm_vcpu *vcpu, u64 gpa, u32 len)
+struct virt_tx_run {
+	struct virt_conn *conn;	/* the last one looked up, reference held */
+	bool credit;		/* @buf_alloc, @fwd_cnt to apply */
+	bool data;		/* data queued without a wake-up */
+	u32 buf_alloc;
+	u32 fwd_cnt;
+	u64 bytes;		/* payload of the whole flush, for tx_bytes */
+};
+
+/* The guest's credit on a descriptor of the run's connection. */
+static void virt_run_credit(struct virt_tx_run *run, const struct virt_desc *d)
+{
+	/* Descriptors made on two CPUs may carry an older count later. */
+	if (!run->credit || (s32)(d->fwd_cnt - run->fwd_cnt) > 0)
+		run->fwd_cnt = d->fwd_cnt;
+	run->buf_alloc = d->buf_alloc;
+	run->credit = true;
+}
+
+/* What the run owes its connection's socket, done now. */
+static void virt_run_end(struct virt_vm *vm, struct virt_tx_run *run)
+{
+	struct virt_conn *conn = run->conn;
+
+	if (!conn || (!run->credit && !run->data))
+		return;
+	if (run->credit)
+		virt_core_credit(conn->vsk, run->buf_alloc, run->fwd_cnt);
+	if (run->data) {
+		virt_core_data_ready(conn->vsk);
+		if (virt_core_credit_stale(conn->vsk)) {
+			spin_lock(&vm->lock);
+			if (conn->in_table)
+				virt_conn_mark(conn, VIRT_PEND_CREDIT);
+			spin_unlock(&vm->lock);
+		}
+	}
+	run->credit = false;
+	run->data = false;
+}
+
+/*
+ * Connection @id, with the run's reference: the last one looked up while it
+ * is still in the table (a lockless look: see virt_conn_unlink()), else
+ * after ending the run, a new lookup.  NULL if @id is not in the table.
+ */
+static struct virt_conn *virt_run_conn(struct virt_vm *vm,
+				       struct virt_tx_run *run, u32 id)
+{
+	if (run->conn && run->conn->id == id && READ_ONCE(run->conn->in_table))
+		return run->conn;
+	virt_run_end(vm, run);
+	if (run->conn)
+		virt_conn_put(run->conn);
+	run->conn = virt_conn_get(vm, id);
+	return run->conn;
+}
+
+/*
+ * Every page of [@gpa, @gpa + @len) is guest RAM the host may write: not
+ * MMIO such as the local APIC's page, nor KVM's private slots, nor a
+ * read-only slot (the firmware's ROM), which the write would only fail on
+ * later.  Pages of one buffer may lie in different slots: the write looks
+ * each page's slot up again.
+ */
+static bool virt_gpa_writable(struct kvm_vcpu *vcpu, u64 gpa, u32 len)
 {
 	gfn_t gfn = gpa_to_gfn(gpa), last = gpa_to_gfn(gpa + len - 1);
 
+	/* (kvm_vcpu_gfn_to_memslot() is not exported: two exported looks.) */
 	for (; gfn <= last; gfn++)
-		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn))
+		if (!kvm_vcpu_is_visible_gfn(vcpu, gfn) ||
+		    kvm_is_error_hva(kvm_vcpu_gfn_to_hva(vcpu, gfn)))
 			return false;
 	return true;
 }
@@ -95,7 +165,7 @@ static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 	}
 	if (!err) {
 		vm->nr_conns++;
-		conn->in_table = true;
+		WRITE_ONCE(conn->in_table, true);
 		refcount_inc(&conn->ref);	/* the table's */
 	}
 	spin_unlock(&vm->lock);
@@ -131,9 +201,11 @@ static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 	return 0;
 }
 
+/* Queue a SEND's payload on the run's socket; its wake-up waits for the run. */
 static int virt_tx_send(struct kvm_vcpu *vcpu, struct virt_vm *vm,
-			struct virt_conn *conn, const struct virt_desc *d)
+			struct virt_tx_run *run, const struct virt_desc *d)
 {
+	struct virt_conn *conn = run->conn;
 	struct sk_buff *skb;
 	int err;
 
@@ -142,7 +214,7 @@ static int virt_tx_send(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 	if (d->len <= VIRT_SMALL_SEND) {
 		if (kvm_vcpu_read_guest(vcpu, d->addr, vm->small, d->len))
 			return -EFAULT;
-		err = virt_core_enqueue_copy(conn->vsk, vm->small, d->len);
+		err = virt_core_enqueue_copy(conn->vsk, vm->small, d->len, false);
 		if (err != -ENOSPC)
 			goto out;
 		skb = alloc_skb(SKB_WITH_OVERHEAD(PAGE_SIZE), GFP_KERNEL_ACCOUNT);
@@ -158,17 +230,12 @@ static int virt_tx_send(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 			return -EFAULT;
 		}
 	}
-	err = virt_core_enqueue(conn->vsk, skb);
+	err = virt_core_enqueue(conn->vsk, skb, false);
 out:
 	if (err)
 		return err;
-	atomic64_add(d->len, &vm->tx_bytes);
-	if (virt_core_credit_stale(conn->vsk)) {
-		spin_lock(&vm->lock);
-		if (conn->in_table)
-			virt_conn_mark(conn, VIRT_PEND_CREDIT);
-		spin_unlock(&vm->lock);
-	}
+	run->data = true;
+	run->bytes += d->len;
 	return 0;
 }
 
@@ -178,7 +245,8 @@ out:
  * go of it (the guest may not have seen that event yet when it wrote it).
  */
 static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
-		       const struct virt_desc *d, bool *stale)
+		       struct virt_tx_run *run, const struct virt_desc *d,
+		       bool *stale)
 {
 	struct virt_conn *conn;
 	int err = virt_desc_check(d);
@@ -194,7 +262,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		 */
 		if (virt_on_ring(vm, d->addr, d->len))
 			return -EINVAL;
-		if (!virt_gpa_in_ram(vcpu, d->addr, d->len))
+		if (!virt_gpa_writable(vcpu, d->addr, d->len))
 			return -EFAULT;
 		spin_lock(&vm->lock);
 		if (vm->rx_count == VIRT_MAX_RX_BUFS) {
@@ -210,7 +278,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		return virt_tx_connect(vm, d);
 	}
 
-	conn = virt_conn_get(vm, d->conn);
+	conn = virt_run_conn(vm, run, d->conn);
 	if (!conn) {
 		if (d->op != VIRT_OP_RESET)
 			virt_refuse(vm, d->conn, -ECONNRESET);
@@ -223,6 +291,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 	 * which may belong to a new connection by now.
 	 */
 	if (!virt_conn_owns(conn)) {
+		virt_run_end(vm, run);
 		err = d->op == VIRT_OP_SEND ? -EPIPE : 0;
 		if (d->op == VIRT_OP_RESET || err ||
 		    (d->op == VIRT_OP_SHUTDOWN && d->flags == (VIRT_SHUT_RCV | VIRT_SHUT_SEND)))
@@ -230,11 +299,17 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		if (err)
 			virt_refuse(vm, d->conn, -ECONNRESET);
 		*stale = true;
-		virt_conn_put(conn);
 		return err;
 	}
-	if (conn->established || d->op == VIRT_OP_ACCEPT)
-		virt_core_credit(conn->vsk, d->buf_alloc, d->fwd_cnt);
+	/* SENDs and CREDITs make runs; any other op ends one first. */
+	if (d->op == VIRT_OP_SEND || d->op == VIRT_OP_CREDIT) {
+		if (conn->established)
+			virt_run_credit(run, d);
+	} else {
+		virt_run_end(vm, run);
+		if (conn->established || d->op == VIRT_OP_ACCEPT)
+			virt_core_credit(conn->vsk, d->buf_alloc, d->fwd_cnt);
+	}
 
 	switch (d->op) {
 	case VIRT_OP_ACCEPT:
@@ -248,7 +323,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		virt_core_connected(conn->vsk, d->buf_alloc, d->fwd_cnt);
 		break;
 	case VIRT_OP_SEND:
-		err = virt_tx_send(vcpu, vm, conn, d);
+		err = virt_tx_send(vcpu, vm, run, d);
 		break;
 	case VIRT_OP_SHUTDOWN:
 		virt_core_peer_shutdown(conn->vsk, d->flags);
@@ -265,6 +340,7 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 	}
 	/* A guest that breaks the protocol on a connection loses it. */
 	if (err && d->op != VIRT_OP_RESET) {
+		virt_run_end(vm, run);
 		virt_conn_abort(conn, -ECONNRESET);
 		if (d->op == VIRT_OP_SEND || d->op == VIRT_OP_ACCEPT) {
 			/* Unlinked, its pending reset goes as a refusal. */
@@ -272,7 +348,6 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 			virt_refuse(vm, d->conn, -ECONNRESET);
 		}
 	}
-	virt_conn_put(conn);
 	return err;
 }
 
@@ -282,7 +357,9 @@ static int virt_tx_one(struct kvm_vcpu *vcpu, struct virt_vm *vm,
  */
 static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 {
+	struct virt_tx_run run = {};
 	u32 budget = VIRT_FLUSH_TX_BUDGET;
+	int r = 0;
 
 	while (n) {
 		u32 slot = virt_ring_slot(vm->tx_cons, vm->ring_entries);
@@ -291,8 +368,10 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 		u32 i;
 
 		if (kvm_vcpu_read_guest(vcpu, gpa, vm->scratch,
-					chunk * sizeof(*vm->scratch)))
-			return -EFAULT;
+					chunk * sizeof(*vm->scratch))) {
+			r = -EFAULT;
+			break;
+		}
 		for (i = 0; i < chunk; i++) {
 			const struct virt_desc *d = &vm->scratch[i];
 			bool stale = false;
@@ -308,7 +387,7 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 				}
 				budget -= len;
 			}
-			err = virt_tx_one(vcpu, vm, d, &stale);
+			err = virt_tx_one(vcpu, vm, &run, d, &stale);
 			if (err) {
 				atomic64_inc(stale ? &vm->stale_descs : &vm->bad_descs);
 				virt_write_u32(vcpu, gpa + i * sizeof(struct virt_desc) +
@@ -322,15 +401,35 @@ static int virt_tx(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 n, bool *more)
 		n -= chunk;
 		cond_resched();
 	}
-	return 0;
+	virt_run_end(vm, &run);
+	if (run.conn)
+		virt_conn_put(run.conn);
+	atomic64_add(run.bytes, &vm->tx_bytes);
+	return r;
 }
 
-/* Our credit for @conn, as every event carries it (none once let go). */
-static void virt_fill_credit(struct virt_conn *conn, struct virt_desc *ev)
+/*
+ * Our credit for a connection, as every event carries it: read from its
+ * socket once per turn, at its first event (none once let go).
+ */
+struct virt_rx_credit {
+	bool read;
+	u32 buf_alloc;
+	u32 fwd_cnt;
+};
+
+static void virt_fill_credit(struct virt_conn *conn, struct virt_rx_credit *c,
+			     struct virt_desc *ev)
 {
 	ev->conn = conn->id;
-	if (virt_conn_owns(conn))
-		virt_core_get_credit(conn->vsk, &ev->buf_alloc, &ev->fwd_cnt);
+	if (!c->read && virt_conn_owns(conn)) {
+		virt_core_get_credit(conn->vsk, &c->buf_alloc, &c->fwd_cnt);
+		c->read = true;
+	}
+	if (c->read) {
+		ev->buf_alloc = c->buf_alloc;
+		ev->fwd_cnt = c->fwd_cnt;
+	}
 }
 
 /*
@@ -379,8 +478,8 @@ static u32 virt_rx_pack(struct kvm_vcpu *vcpu, struct virt_vm *vm,
  * Returns the events written to @ev; sets *@starved if buffers ran out.
  */
 static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
-			struct virt_conn *conn, struct virt_desc *ev, u32 max,
-			bool *starved)
+			struct virt_conn *conn, struct virt_rx_credit *c,
+			struct virt_desc *ev, u32 max, bool *starved, u64 *total)
 {
 	u32 n = 0, bytes = 0;
 
@@ -422,10 +521,10 @@ static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 		ev[n++] = (struct virt_desc) {
 			.op = VIRT_OP_SEND, .addr = buf.gpa, .len = len,
 		};
-		virt_fill_credit(conn, &ev[n - 1]);
+		virt_fill_credit(conn, c, &ev[n - 1]);
 		bytes += len;
 	}
-	atomic64_add(bytes, &vm->rx_bytes);
+	*total += bytes;
 	return n;
 }
 
@@ -436,8 +535,9 @@ static u32 virt_rx_data(struct kvm_vcpu *vcpu, struct virt_vm *vm,
  */
 static u32 virt_rx_conn(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 			struct virt_conn *conn, struct virt_desc *ev, u32 max,
-			bool *starved)
+			bool *starved, u64 *bytes)
 {
+	struct virt_rx_credit c = {};
 	u32 n = 0, pending, left;
 	bool unlink = false;
 	u8 shut;
@@ -450,7 +550,7 @@ static u32 virt_rx_conn(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 
 	if (pending & VIRT_PEND_RESET && n < max) {
 		ev[n] = (struct virt_desc){ .op = VIRT_OP_RESET, .status = conn->reset_err };
-		virt_fill_credit(conn, &ev[n++]);
+		virt_fill_credit(conn, &c, &ev[n++]);
 		pending = 0;
 		unlink = true;
 	}
@@ -460,26 +560,26 @@ static u32 virt_rx_conn(struct kvm_vcpu *vcpu, struct virt_vm *vm,
 			.addr = (u64)conn->vsk->local.svirt_port << 32 |
 				conn->vsk->remote.svirt_port,
 		};
-		virt_fill_credit(conn, &ev[n++]);
+		virt_fill_credit(conn, &c, &ev[n++]);
 		pending &= ~VIRT_PEND_CONNECT;
 	}
 	if (pending & VIRT_PEND_ACCEPT && n < max) {
 		ev[n] = (struct virt_desc){ .op = VIRT_OP_ACCEPT };
-		virt_fill_credit(conn, &ev[n++]);
+		virt_fill_credit(conn, &c, &ev[n++]);
 		pending &= ~VIRT_PEND_ACCEPT;
 	}
 	if (!unlink && !(pending & (VIRT_PEND_CONNECT | VIRT_PEND_ACCEPT)))
-		n += virt_rx_data(vcpu, vm, conn, ev + n, max - n, starved);
+		n += virt_rx_data(vcpu, vm, conn, &c, ev + n, max - n, starved, bytes);
 	if (pending & VIRT_PEND_CREDIT && n < max) {
 		ev[n] = (struct virt_desc){ .op = VIRT_OP_CREDIT };
-		virt_fill_credit(conn, &ev[n++]);
+		virt_fill_credit(conn, &c, &ev[n++]);
 		pending &= ~VIRT_PEND_CREDIT;
 	}
 	spin_lock(&vm->lock);
 	if (pending & VIRT_PEND_SHUTDOWN && n < max && skb_queue_empty(&conn->txq)) {
 		ev[n] = (struct virt_desc){ .op = VIRT_OP_SHUTDOWN, .flags = shut };
 		spin_unlock(&vm->lock);
-		virt_fill_credit(conn, &ev[n++]);
+		virt_fill_credit(conn, &c, &ev[n++]);
 		spin_lock(&vm->lock);
 		pending &= ~VIRT_PEND_SHUTDOWN;
 		if (conn->closing && shut == (VIRT_SHUT_RCV | VIRT_SHUT_SEND))
@@ -507,6 +607,7 @@ static u32 virt_rx_fill(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 space,
 	struct virt_desc *ev = vm->scratch;
 	struct virt_conn *conn;
 	u32 n = 0, turns, before;
+	u64 bytes = 0;
 
 	spin_lock(&vm->lock);
 	while (vm->nr_refusals && n < space) {
@@ -535,11 +636,13 @@ static u32 virt_rx_fill(struct kvm_vcpu *vcpu, struct virt_vm *vm, u32 space,
 			spin_unlock(&vm->lock);
 			if (!conn)
 				break;
-			n += virt_rx_conn(vcpu, vm, conn, ev + n, space - n, starved);
+			n += virt_rx_conn(vcpu, vm, conn, ev + n, space - n, starved,
+					  &bytes);
 			virt_conn_put(conn);
 		}
 	} while (n < space && n > before && !*starved);
 
+	atomic64_add(bytes, &vm->rx_bytes);
 	if (*starved)
 		atomic64_inc(&vm->buffer_stalls);
 	return n;

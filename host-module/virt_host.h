@@ -135,7 +135,7 @@ struct virt_conn {
 	int reset_err;
 	bool established;
 	bool closing;			/* the host socket was released */
-	bool in_table;
+	bool in_table;			/* also read locklessly: virt_run_conn() */
 	struct sk_buff_head txq;	/* data for the guest */
 	u32 tx_off;			/* bytes of the head skb already sent */
 };

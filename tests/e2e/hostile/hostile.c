@@ -126,6 +126,7 @@ static bool registered;
 /* The ring's pages, and one more for a buffer right after it. */
 #define RING_ALLOC	(virt_ring_bytes(RING_ENTRIES) + PAGE_SIZE)
 #define LAPIC_GPA	0xfee00000ULL
+#define FW_ROM_GPA	0xfffff000ULL		/* the firmware's last page: ROM */
 /* The host's per-flush payload budget (README, "Limits"). */
 #define HOST_TX_BUDGET	(4U << 20)
 
@@ -818,7 +819,8 @@ static void starved_case(void)
 
 /*
  * Receive buffers where the host must not write (the ring, across its end,
- * the local APIC's MMIO page) are refused when posted; buffers the guest
+ * the local APIC's MMIO page, the firmware's read-only ROM, past the end of
+ * RAM) are refused when posted; buffers the guest
  * may spoil for itself (right after the ring, on the hello block, one
  * buffer twice, one overlapping it) are taken and filled in posting order.
  */
@@ -846,6 +848,10 @@ static void rx_place_case(void)
 		  desc(VIRT_OP_RX_POST, 0, 0, LAPIC_GPA, 4096), -EFAULT, 0, 0);
 	desc_case("RX_POST of 64 KiB ending on the local APIC",
 		  desc(VIRT_OP_RX_POST, 0, 0, LAPIC_GPA - 65536 + 64, 65536), -EFAULT, 0, 0);
+	desc_case("RX_POST in the firmware's ROM (a read-only slot)",
+		  desc(VIRT_OP_RX_POST, 0, 0, FW_ROM_GPA, 4096), -EFAULT, 0, 0);
+	desc_case("RX_POST of 64 KiB across the end of guest RAM",
+		  desc(VIRT_OP_RX_POST, 0, 0, (ram_mb << 20) - 4096, 65536), -EFAULT, 0, 0);
 	memset(after, 0, RXBUF_LEN);
 	memset(sink, 0, 1024);
 	for (i = 0; i < ARRAY_SIZE(want); i++)
