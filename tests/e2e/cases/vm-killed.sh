@@ -47,8 +47,12 @@ victim_sent() { [ "$(victim_bytes "$1")" -gt 0 ]; }
 # Kill number I: victim guest 10+I streams to us and is killed mid-way.
 kill_victim() { # kill_victim I
 	local n runner reader victim pid rc t0 t1 sent at_kill
+	# Through a FIFO: the test bed has no /dev/fd for >(...).
+	rm -f /tmp/victim.fifo
+	mkfifo /tmp/victim.fifo
+	count_bytes "$1" </tmp/victim.fifo &
 	"$REPO/build/bin/virtsock-cat" -l "virt:any:$VICTIM_PORT" </dev/null \
-		2>/tmp/victim.err > >(count_bytes "$1") &
+		2>/tmp/victim.err >/tmp/victim.fifo &
 	reader=$!
 	wait_listening "$VICTIM_PORT"
 	# guest1 holds its stream while a victim boots: a boot beside a busy
