@@ -7,4 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # shellcheck source=/dev/null
 . "$here/cases/$1.sh"
+(watch_for_hang $$ &)
 "$2"

@@ -194,6 +194,12 @@ slab_within_slack() { # slab_within_slack BEFORE AFTER: prints the caches over
 socket_count() { tail -n +2 /proc/net/virt | wc -l; }
 live_objects_are() { [ "$(sysfs live_vms) $(sysfs live_conns)" = "$1 $2" ]; }
 process_gone() { ! kill -0 "$1" 2>/dev/null; }
+# wait_exit SECONDS WHAT PID: the exit status of background job PID, which
+# must end within SECONDS (a hang fails at this step, not at the time limit).
+wait_exit() {
+	wait_until "$1" "$2" process_gone "$3"
+	wait "$3"
+}
 
 # Wait for victim guest N to be ready, as the test bed does for its own
 # guests: one not up within its boot limit is stopped.  Returns 1 when it
@@ -262,4 +268,34 @@ expect_baseline() { # expect_baseline WHEN LIVE_VMS SOCKETS
 	log "slab objects, before -> $1:$(awk 'NR == FNR { b[$1] = $2; next } ($1 in b) { printf " %s %d->%d", $1, b[$1], $2 }' /tmp/slab.before /tmp/slab.after)"
 	[ -z "$over" ] || fail "slab caches hold more than $SLAB_SLACK objects more $1:$over"
 	log "$1: live VMs $2, live connections 0, $3 sockets, slab caches within $SLAB_SLACK objects"
+}
+
+# A side still running shortly before the test bed stops it (a guest at
+# TB_GUEST_TIMEOUT - 40 s after its start, the test host at its time limit)
+# says where each of its processes waits: a CI run's files are gone, its log
+# is what is kept.  The blocked tasks also go to the kernel log (sysrq w).
+hang_report() {
+	local p state wchan args
+	echo "hang report: $TESTBED_ROLE${TESTBED_GUEST:-} still running after ${SECONDS}s; its processes (pid, state, wait channel, command):"
+	for p in /proc/[0-9]*; do
+		args=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-160)
+		[ -n "$args" ] || continue	# (kernel threads)
+		read -r state < <(sed -n 's/^State:\s*\([A-Z]\).*/\1/p' "$p/status" 2>/dev/null) || continue
+		wchan=$(cat "$p/wchan" 2>/dev/null)
+		echo "hang report:   ${p#/proc/} $state ${wchan:--} $args"
+		[ "$state" = D ] && sed 's/^/hang report:       /' "$p/stack" 2>/dev/null
+	done
+	echo w 2>/dev/null >/proc/sysrq-trigger
+	return 0
+}
+
+# watch_for_hang PID: hang_report once, if PID still runs near the limit.
+watch_for_hang() {
+	local at=$((TB_GUEST_TIMEOUT > 200 ? TB_GUEST_TIMEOUT - 100 : TB_GUEST_TIMEOUT * 2 / 3))
+	while [ "$SECONDS" -lt "$at" ]; do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 2
+	done
+	kill -0 "$1" 2>/dev/null && hang_report >&2
+	return 0
 }

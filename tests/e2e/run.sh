@@ -123,6 +123,20 @@ for c in "${cases[@]}"; do
 		# sides print it: once is enough).
 		first=$({ grep -oE 'not ok [0-9]+ - .*' "$results/$c.log" | sort -u | head -n 3
 			grep -m 3 -e 'FAIL: ' "$results/$c.log"; } | tr '\n' ' ')
+		# A side that never finished: its last line, and what its test
+		# processes waited on (tests/e2e/lib.sh: hang_report).
+		for f in "$results/$c"/host.log "$results/$c"/guest*.log; do
+			[ -f "$f" ] || continue
+			side=$(basename "$f" .log)
+			case "$(cat "$results/$c/$side.rc" 2>/dev/null || echo missing)" in
+			missing | stopped) ;;
+			*) continue ;;
+			esac
+			first+="[$side's last line: $(grep -v '^hang report:' "$f" | tail -n 1 | cut -c1-200)"
+			waits=$(sed -n 's/^hang report:   [0-9]* \([A-Z]\) \([^ ]*\) \(.*\)/\1 \2 \3/p' "$f" |
+				grep -E '^D |build/bin/|(insmod|rmmod|modprobe) ' | cut -c1-100 | paste -sd ';' -)
+			first+="${waits:+; waiting: $waits}] "
+		done
 		reasons+=("$c: $first${why:+($why)}")
 	fi
 done

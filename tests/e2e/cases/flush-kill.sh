@@ -1,4 +1,4 @@
-# VMs killed with SIGKILL while their vCPU is inside a flush, twenty times
+# VMs killed with SIGKILL while their vCPU is inside a flush, ten times
 # over: each victim runs the hostile module's flood (a ring of 4096 entries
 # refilled and flushed back to back, SENDs of 64 KiB to four host readers
 # and CREDIT updates in every other slot), so that most of its time is spent
@@ -7,13 +7,15 @@
 # module's live objects, the sockets and the slab caches that hold them are
 # as before; guest1, registered through all of it, still gets its data
 # through.  Counted in kills, never timed.
-DESCRIPTION="guest VMs killed inside a flush of a full ring, 20 times (3 with a debug kernel at either level): readers reset, nothing leaks"
+DESCRIPTION="guest VMs killed inside a flush of a full ring, 10 times (3 with a debug kernel at either level): readers reset, nothing leaks"
 TESTBED_ARGS=(--guests 1 --host-grace 30)
 # A kill cycle is a victim's boot (15-30 s on a test host with one CPU) and
 # a few seconds of flood: a limit with room for one victim booted again.
-TESTBED_TIMEOUT=1500
+# Ten kills, not twenty: 20 of 20 landed inside a flush in the runs of
+# 2026-12-07, and twenty took 1200 s of CI's 90 minutes.
+TESTBED_TIMEOUT=900
 
-KILLS=20
+KILLS=10
 if debug_kernel_anywhere; then KILLS=3; fi
 FLOOD_PORT=6200		# the hostile module's flood_port: readers on 6200-6203
 FLOOD_CONNS=4		# its FLOOD_CONNS

@@ -129,7 +129,7 @@ host() {
 	c1=$(cat "$TESTBED_OUT/hostile.cid")
 	c2=$(cat "$TESTBED_OUT/guest2.cid")
 	expect_eq "$c1" "$(cat "$TESTBED_OUT/hostile.cid0")" "CID of the hostile registration (its parked one)"
-	wait "$h2g_pid" || fail "no host connection to the hostile guest ended well"
+	wait_exit 400 "the host connections to the hostile guest" "$h2g_pid" || fail "no host connection to the hostile guest ended well"
 	expect_eq "$(cat /tmp/h2g.out)" "virtsocket-hostile h2g" \
 		"data of the host connection the hostile guest accepted after forging host-side ids"
 	log "host connection to the hostile guest: accepted after the forged ids, data intact"
@@ -160,16 +160,16 @@ host() {
 	log "hostile CID $c1: $(snap_field "$c1" bad_descs) descriptors refused as malformed and $(snap_field "$c1" stale_descs) as stale (at least $refused in all), $(snap_field "$c1" errors) hypercall errors"
 	signal hostile-checked
 
-	wait "$stream" || fail "stream listener exited $?"
+	wait_exit 120 "guest2's stream to end" "$stream" || fail "stream listener exited $?"
 	wait_signal guest2-sent 60
 	expect_eq "$(cat /tmp/stream.sum)" "$(cat "$TESTBED_OUT/stream.sum")" "guest2->host stream checksum"
 	log "guest2's stream during the attack: $(cat "$TESTBED_OUT/stream.bytes") bytes, checksum matches"
 	check_counters "$c2"
 
-	wait "$after" || fail "listener for guest1 on the real module exited $?"
+	wait_exit 300 "guest1's stream on the real module to end" "$after" || fail "listener for guest1 on the real module exited $?"
 	expect_eq "$(sha256sum </tmp/after.out)" "$(sha256sum <"$TESTBED_OUT/after.in")" "guest1->host checksum after the attack"
 	log "guest1, back on the real module: $(stat -c %s /tmp/after.out) bytes, checksum matches"
-	wait "$data" || log "data listener exited $? (reset when the hostile guest left)"
+	wait_exit 120 "the data listener to see the hostile guest leave" "$data" || log "data listener exited $? (reset when the hostile guest left)"
 	# (The module checked what its buffers got: the listener may be done.)
 	kill "$sink" "$stall" "$rxbuf" "$discard" 2>/dev/null
 	wait "$sink" "$stall" "$rxbuf" "$discard" 2>/dev/null || true
@@ -225,7 +225,7 @@ guest_hostile() {
 	insmod "$guest_module" || fail "well-behaved guest module refused after the attack"
 	expect_ge "$(sysfs cid)" 3 "CID after the attack"
 	head -c 300000 /dev/urandom >"$TESTBED_OUT/after.in"
-	"$REPO/build/bin/virtsock-cat" "virt:host:$AFTER_PORT" <"$TESTBED_OUT/after.in" ||
+	timeout 240 "$REPO/build/bin/virtsock-cat" "virt:host:$AFTER_PORT" <"$TESTBED_OUT/after.in" ||
 		fail "guest1 virtsock-cat exited $?"
 	wait_signal host-done
 }
