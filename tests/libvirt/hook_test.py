@@ -6,6 +6,7 @@ asks of the host, and a sleeping process stands in for QEMU."""
 import importlib.machinery
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,15 @@ class Hook(unittest.TestCase):
             time.sleep(0.05)
         self.hook("started", "begin", AUTO)
         self.assertEqual(len(self.calls("enable")), 1)
+
+    def test_enabler_of_a_failed_start_gives_up(self):
+        # A start that failed before QEMU ran: its stop ends the enabler,
+        # which enables nothing once a pid file appears.
+        self.hook("start", "begin", AUTO)
+        self.hook("release", "end", AUTO)
+        self.write_pid()
+        time.sleep(1)
+        self.assertEqual(self.calls("enable"), [])
 
     def test_started_without_enabler(self):
         # (A hook installed while the domain was starting: `started` enables.)
@@ -249,6 +259,22 @@ class Hook(unittest.TestCase):
         for op in ("migrate", "restore"):
             self.hook(op, "begin", FIXED)
         self.assertEqual(self.calls(), [])
+
+    def test_example_domain(self):
+        # vm-images/libvirt-domain.xml, the documented example, as the e2e
+        # case fills it in.
+        with open(EXAMPLE) as f:
+            xml = f.read()
+        for k, v in (("CID", "42"), ("ALLOWED_PORT", "1234"), ("ALLOWED_FIRST", "5000"),
+                     ("ALLOWED_LAST", "5010")):
+            xml = xml.replace("@%s@" % k, v)
+        xml = re.sub("@[A-Z_]+@", "x", xml)
+        self.env["FAKE_CTL_POLICY"] = "1"
+        self.start(xml, name="example")
+        self.assertEqual(self.calls("enable"), ["enable --pid %d --cid 42" % self.qemu.pid])
+        self.assertEqual(self.calls("ports"), [
+            "ports --pid %d --to-host 1234,5000-5010" % self.qemu.pid,
+            "ports --pid %d --to-guest all" % self.qemu.pid])
 
 
 if __name__ == "__main__":
