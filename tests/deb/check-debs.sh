@@ -15,7 +15,7 @@
 #   Kbuild obj-m of ours, or KVM's three), AUTOINSTALL, and that the host's
 #   builds for a 6.1 kernel and refuses others;
 # - the -dev package in use: userlib/examples built against its files.
-# --self-test damages copies of the packages in three ways and expects each
+# --self-test damages copies of the packages in five ways and expects each
 # damage to be reported: the checks can fail.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,8 +69,8 @@ check() { # check DIR
 	# ---- the package list ----
 	declare -A want=(
 		[virtsocket-guest-dkms]=all [virtsocket-host-dkms]=all
-		[libvirtsocket0]=$arch [libvirtsocket-dev]=$arch [virtsocket-tools]=$arch)
-	# (The libvirt hook package will join this list.)
+		[libvirtsocket0]=$arch [libvirtsocket-dev]=$arch [virtsocket-tools]=$arch
+		[virtsocket-libvirt-hook]=all)
 	for pkg in "${!want[@]}"; do
 		[ -f "$dir/${pkg}_${version}_${want[$pkg]}.deb" ] ||
 			bad "no ${pkg}_${version}_${want[$pkg]}.deb in $dir"
@@ -144,6 +144,22 @@ check() { # check DIR
 	fi
 	if [ -f "$lib" ] && [ -f "$dev" ]; then
 		check_dev_in_use "$lib" "$dev"
+	fi
+
+	# ---- the libvirt hook ----
+	local hook=$dir/virtsocket-libvirt-hook_${version}_all.deb deps
+	if [ -f "$hook" ]; then
+		grep -qE '^-rwx.* \./etc/libvirt/hooks/qemu\.d/virtsocket$' <<<"$(dpkg-deb -c "$hook")" ||
+			bad "virtsocket-libvirt-hook lacks an executable /etc/libvirt/hooks/qemu.d/virtsocket"
+		tmp=$(mktemp -d)
+		dpkg-deb --fsys-tarfile "$hook" | tar -xf - -C "$tmp" ./etc/libvirt/hooks/qemu.d/virtsocket 2>/dev/null
+		cmp -s "$tmp/etc/libvirt/hooks/qemu.d/virtsocket" "$repo/libvirt/qemu-hook/virtsocket" ||
+			bad "virtsocket-libvirt-hook's hook is not libvirt/qemu-hook/virtsocket"
+		rm -rf "$tmp"
+		deps=$(dpkg-deb -f "$hook" Depends | tr -d ' ' | tr , '\n' | sed 's/(.*//')
+		for d in python3 virtsocket-tools; do
+			grep -qx "$d" <<<"$deps" || bad "virtsocket-libvirt-hook does not depend on $d"
+		done
 	fi
 	return $((errors > 0))
 }
@@ -265,6 +281,8 @@ damage "kvm-amd left out of the host's dkms.conf" "builds 'virtsocket_host kvm k
 	"usr/src/virtsocket-host-$version/dkms.conf"
 damage "the host's dkms.conf without BUILD_EXCLUSIVE_KERNEL" "would build for 6.12.9+bpo-amd64" virtsocket-host-dkms \
 	sed -i '/^BUILD_EXCLUSIVE_KERNEL=/d' "usr/src/virtsocket-host-$version/dkms.conf"
+damage "the libvirt hook not executable" "lacks an executable /etc/libvirt/hooks/qemu.d/virtsocket" virtsocket-libvirt-hook \
+	chmod -x etc/libvirt/hooks/qemu.d/virtsocket
 damage "virtsock-stat missing from the tools" "virtsocket-tools_${version}_$arch.deb lacks /usr/bin/virtsock-stat" virtsocket-tools \
 	rm usr/bin/virtsock-stat
 damage "transport.c missing from the guest's source" "lacks /usr/src/virtsocket-guest-$version/guest-module/transport.c" virtsocket-guest-dkms \
