@@ -227,13 +227,10 @@ class Hook(unittest.TestCase):
         self.env["FAKE_CTL_POLICY"] = "1"
         self.start(POLICY)
         self.assertEqual(self.calls("ports"), [
-            "ports --pid %d --to-host 1234,5000-5010" % self.qemu.pid,
-            "ports --pid %d --to-guest none" % self.qemu.pid])
-        self.env["FAKE_CTL_POLICY"] = "1"
+            "ports --pid %d --to-host 1234,5000-5010 --to-guest none" % self.qemu.pid])
         self.start(AUTO, name="vm2")
-        self.assertEqual(self.calls("ports")[2:], [
-            "ports --pid %d --to-host all" % self.qemu.pid,
-            "ports --pid %d --to-guest all" % self.qemu.pid])
+        self.assertEqual(self.calls("ports")[1:], [
+            "ports --pid %d --to-host all --to-guest all" % self.qemu.pid])
 
     def test_policy_unsupported(self):
         err = self.start(POLICY)
@@ -273,8 +270,7 @@ class Hook(unittest.TestCase):
         self.start(xml, name="example")
         self.assertEqual(self.calls("enable"), ["enable --pid %d --cid 42" % self.qemu.pid])
         self.assertEqual(self.calls("ports"), [
-            "ports --pid %d --to-host 1234,5000-5010" % self.qemu.pid,
-            "ports --pid %d --to-guest all" % self.qemu.pid])
+            "ports --pid %d --to-host 1234,5000-5010 --to-guest all" % self.qemu.pid])
 
 
 if __name__ == "__main__":
