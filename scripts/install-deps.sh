@@ -22,6 +22,9 @@ packages=(
 	gnuplot-nox
 	# Debian packages (make deb): debhelper with DKMS, man pages, lintian
 	debhelper dh-dkms dkms help2man lintian
+	# the e2e case libvirt: libvirtd and virsh in the test host (no
+	# systemd needed: the case starts libvirtd itself)
+	libvirt-daemon-system libvirt-clients
 )
 
 missing=()
