@@ -152,6 +152,11 @@ class Hook(unittest.TestCase):
         self.assertIn("CID 42 is in use", err)
         self.assertEqual(self.entries(), {1: 42})
 
+    def test_no_tool_refuses_start(self):
+        self.env["VIRTSOCKET_CTL"] = "/nonexistent/virtsocket-ctl"
+        err = self.hook("start", "begin", AUTO, expect=1)
+        self.assertIn("/nonexistent/virtsocket-ctl not found (install virtsocket-tools", err)
+
     def test_no_metadata(self):
         plain = domain()
         for op, sub in (("prepare", "begin"), ("start", "begin"), ("started", "begin"),
