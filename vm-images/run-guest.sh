@@ -56,7 +56,16 @@ enable_vm() { # in the background, while QEMU starts
 		[ -S "/run/guest$idx.monitor" ] && break
 		sleep 0.1
 	done
-	echo cont | socat -t 1 - "UNIX-CONNECT:/run/guest$idx.monitor" >/dev/null
+	# `cont` until QEMU says it runs: a command sent before its main loop
+	# reads the monitor can go with the connection (seen with the machine
+	# loaded: a guest left at its reset vector until its boot limit).
+	for ((i = 0; i < 60; i++)); do
+		printf 'cont\ninfo status\n' | socat -t 2 - "UNIX-CONNECT:/run/guest$idx.monitor" 2>/dev/null |
+			grep -q 'VM status: running' && return
+	done
+	echo "QEMU pid $qpid: the monitor never said 'VM status: running' after cont (60 tries)" \
+		>"$out/guest$idx.not-resumed"
+	echo "run-guest.sh: guest$idx: $(cat "$out/guest$idx.not-resumed")" >&2
 }
 if [ -c /dev/virtsocket ]; then
 	[ ${#monitor[@]} -gt 0 ] && paused=(-S)
