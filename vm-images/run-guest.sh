@@ -38,7 +38,7 @@ rm -f "$pidfile"
 paused=()
 ctl=$TB_REPO/build/bin/virtsocket-ctl
 enable_vm() { # in the background, while QEMU starts
-	local qpid cid i
+	local qpid cid err= i
 	for ((i = 0; i < 300; i++)); do
 		[ -s "$pidfile" ] && break
 		sleep 0.1
@@ -46,10 +46,13 @@ enable_vm() { # in the background, while QEMU starts
 	qpid=$(cat "$pidfile" 2>/dev/null)
 	if [ -z "$qpid" ]; then
 		echo "run-guest.sh: guest$idx: QEMU wrote no pid file" >&2
-	elif cid=$("$ctl" enable --pid "$qpid" 2>&1); then
+	# Every port both ways (an entry allows none): the test bed's cases
+	# connect freely; tests/e2e/cases/policy.sh sets its own policy.
+	elif cid=$("$ctl" enable --pid "$qpid" 2>&1) &&
+		err=$("$ctl" ports --pid "$qpid" --to-host all --to-guest all 2>&1); then
 		echo "testbed: guest$idx: QEMU pid $qpid enabled on /dev/virtsocket, CID $cid" >"$out/guest$idx.enabled"
 	else
-		echo "run-guest.sh: guest$idx: $cid" >&2
+		echo "run-guest.sh: guest$idx: $cid${err:+ $err}" >&2
 	fi
 	[ ${#paused[@]} = 0 ] && return
 	for ((i = 0; i < 300; i++)); do
