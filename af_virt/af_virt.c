@@ -87,7 +87,9 @@ static int virt_bind_port(struct virt_sock *vsk, u32 port)
 				virt_next_port = VIRT_PORT_FIRST_EPHEMERAL;
 				continue;
 			}
-			if (!virt_find_bound(port))
+			/* Never a port the caller could not bind itself. */
+			if (!virt_find_bound(port) &&
+			    (!virt_tp->bind_check || !virt_tp->bind_check(port, false)))
 				break;
 		}
 		if (i == 1U << 20) {
@@ -280,6 +282,11 @@ static int virt_bind(struct socket *sock, struct sockaddr *addr, int len)
 	/* As AF_VSOCK and TCP: a peer trusts a low port to be a service's. */
 	if (a->svirt_port < VIRT_PORT_FIRST_EPHEMERAL && !capable(CAP_NET_BIND_SERVICE))
 		return -EACCES;
+	if (a->svirt_port != VIRT_PORT_ANY && virt_tp->bind_check) {
+		err = virt_tp->bind_check(a->svirt_port, true);
+		if (err)
+			return err;
+	}
 	lock_sock(sk);
 	if (sock->state != SS_UNCONNECTED)
 		err = -EINVAL;
@@ -318,6 +325,12 @@ static int virt_listen(struct socket *sock, int backlog)
 	err = virt_autobind(vsk);
 	if (err)
 		goto out;
+	/* Again for the listener: the rules may have changed since bind(). */
+	if (virt_tp->bind_check) {
+		err = virt_tp->bind_check(vsk->local.svirt_port, true);
+		if (err)
+			goto out;
+	}
 	sk->sk_max_ack_backlog = backlog;
 	sk->sk_state = TCP_LISTEN;
 out:

@@ -111,6 +111,12 @@ struct virt_transport {
 	void (*release)(struct virt_sock *vsk, bool reset);
 	/* Push what is queued now (no-delay, or about to sleep). */
 	void (*flush)(struct virt_sock *vsk);
+	/*
+	 * Optional (the host's access policy): may the current task bind or
+	 * listen on @port?  0 or -errno (then counted if @count).  Called
+	 * under virt_table_lock too, without lock_sock(): must not sleep.
+	 */
+	int (*bind_check)(u32 port, bool count);
 };
 
 int virt_core_init(const struct virt_transport *t, int family);

@@ -172,6 +172,11 @@ static int virt_host_connect(struct virt_sock *vsk)
 
 	if (!vm)
 		return -EHOSTUNREACH;
+	err = virt_policy_check(vm, VIRT_CTL_TO_GUEST, vsk->remote.svirt_port);
+	if (err) {
+		virt_vm_put(vm);
+		return err;
+	}
 	conn = virt_conn_alloc(vm, 0);
 	virt_vm_put(vm);
 	if (!conn)
@@ -326,4 +331,5 @@ const struct virt_transport virt_host_transport = {
 	.shutdown = virt_host_shutdown,
 	.release = virt_host_release,
 	.flush = virt_host_flush,
+	.bind_check = virt_policy_bind_check,
 };

@@ -3,7 +3,8 @@
  * The control device, /dev/virtsocket: the host's administrator enables
  * VMs by their VMM's pid (UAPI and errnos: include/virtsocket/ctl.h).  Only
  * the copying and checking of the ioctl arguments live here; the entries
- * are vm.c's, under virt_vms_mutex with the registry they gate.
+ * are vm.c's, under virt_vms_mutex with the registry they gate, the access
+ * policy is policy.c's.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -91,6 +92,112 @@ out:
 	return r;
 }
 
+static long virt_ctl_ports(void __user *uarg, bool set)
+{
+	struct virt_ctl_port_range *r = NULL;
+	struct virt_policy *pol;
+	struct virt_ctl_ports a;
+	u32 room, n;
+	long err = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.version != VIRT_CTL_VERSION || a.reserved0 ||
+	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)) || a.pid <= 0 ||
+	    a.direction > VIRT_CTL_TO_GUEST)
+		return -EINVAL;
+	if (set && ((a.flags & ~VIRT_CTL_PORTS_ALL) ||
+		    ((a.flags & VIRT_CTL_PORTS_ALL) && a.count) ||
+		    a.count > VIRT_CTL_MAX_RANGES))
+		return -EINVAL;
+	if (!set && a.flags)
+		return -EINVAL;
+	room = min(a.count, VIRT_CTL_MAX_RANGES);
+	if (room) {
+		r = kcalloc(room, sizeof(*r), GFP_KERNEL);
+		if (!r)
+			return -ENOMEM;
+	}
+	if (set && copy_from_user(r, u64_to_user_ptr(a.ranges),
+				  room * sizeof(*r))) {
+		err = -EFAULT;
+		goto out;
+	}
+	for (n = 0; set && n < room; n++) {
+		if (r[n].lo > r[n].hi) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	pol = virt_vm_policy(a.pid);
+	if (!pol) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (set) {
+		err = virt_policy_set(pol, a.direction, a.flags, r, room);
+		virt_policy_put(pol);
+		goto out;
+	}
+	n = virt_policy_get_ports(pol, a.direction, &a.flags, r, room);
+	virt_policy_put(pol);
+	if (copy_to_user(u64_to_user_ptr(a.ranges), r,
+			 min(n, room) * sizeof(*r))) {
+		err = -EFAULT;
+		goto out;
+	}
+	a.count = n;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		err = -EFAULT;
+out:
+	kfree(r);
+	return err;
+}
+
+static long virt_ctl_bind_rule(void __user *uarg, bool add)
+{
+	struct virt_ctl_bind_rule a;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.version != VIRT_CTL_VERSION || a.reserved0 || a.reserved ||
+	    a.kind > VIRT_CTL_BIND_GID || a.lo > a.hi || a.hi == VIRT_PORT_ANY)
+		return -EINVAL;
+	return virt_policy_bind_change(&a, add);
+}
+
+static long virt_ctl_bind_list(void __user *uarg)
+{
+	struct virt_ctl_bind_rule *buf = NULL;
+	struct virt_ctl_bind_list a;
+	u32 room, n;
+	long r = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.version != VIRT_CTL_VERSION ||
+	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	room = min(a.count, VIRT_CTL_MAX_BIND_RULES);
+	if (room) {
+		buf = kcalloc(room, sizeof(*buf), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	n = virt_policy_bind_list(buf, room);
+	if (copy_to_user(u64_to_user_ptr(a.rules), buf,
+			 min(n, room) * sizeof(*buf))) {
+		r = -EFAULT;
+		goto out;
+	}
+	a.count = n;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		r = -EFAULT;
+out:
+	kfree(buf);
+	return r;
+}
+
 static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -106,6 +213,16 @@ static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
 		return virt_ctl_disable(uarg);
 	case VIRT_CTL_LIST:
 		return virt_ctl_list(uarg);
+	case VIRT_CTL_SET_PORTS:
+		return virt_ctl_ports(uarg, true);
+	case VIRT_CTL_GET_PORTS:
+		return virt_ctl_ports(uarg, false);
+	case VIRT_CTL_BIND_ADD:
+		return virt_ctl_bind_rule(uarg, true);
+	case VIRT_CTL_BIND_DEL:
+		return virt_ctl_bind_rule(uarg, false);
+	case VIRT_CTL_BIND_LIST:
+		return virt_ctl_bind_list(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -174,8 +174,13 @@ static int virt_tx_connect(struct virt_vm *vm, const struct virt_desc *d)
 		return err;
 	}
 
-	child = virt_core_incoming((u32)d->addr, vm->cid, d->addr >> 32,
-				   d->buf_alloc, d->fwd_cnt, d->conn, conn, &err);
+	/* A refusal by the policy is answered as any other: a RESET. */
+	child = NULL;
+	err = virt_policy_check(vm, VIRT_CTL_TO_HOST, (u32)d->addr);
+	if (!err)
+		child = virt_core_incoming((u32)d->addr, vm->cid, d->addr >> 32,
+					   d->buf_alloc, d->fwd_cnt, d->conn,
+					   conn, &err);
 	if (!child) {
 		virt_conn_unlink(conn);
 		virt_conn_put(conn);

@@ -99,6 +99,13 @@ static ssize_t cids_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%u\n", virt_cid_count());
 }
 
+/* Connects (both ways) and host binds refused by the access policy. */
+static ssize_t policy_denied_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", virt_policy_denied_count());
+}
+
 static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(role),
 	__ATTR_RO(family),
@@ -112,6 +119,7 @@ static struct kobj_attribute virt_attrs[] = {
 	__ATTR_RO(cids),
 	__ATTR_RO(not_enabled),
 	__ATTR_RO(enabled),
+	__ATTR_RO(policy_denied),
 };
 
 static struct attribute *virt_attr_list[ARRAY_SIZE(virt_attrs) + 1];
@@ -182,6 +190,7 @@ static void __exit virt_host_exit(void)
 	virt_core_exit();
 	virt_ctl_exit();
 	virt_vms_exit();
+	virt_policy_exit();
 	kobject_put(virt_kobj);
 }
 

@@ -29,6 +29,10 @@
  *   host's copies of the ring indices live under it.
  * - A connection holds a reference on its socket and on its VM; the VM's
  *   table holds the connection until it is finished.
+ * - The access policy (policy.c) is read under RCU on the connect and bind
+ *   paths; its arrays are replaced under its own virt_policy_mutex.  A VM
+ *   registered through an entry holds a reference on the entry's policy
+ *   (@policy, constant); one registered without (open_to_all_vms) has none.
  */
 #ifndef _VIRT_HOST_H
 #define _VIRT_HOST_H
@@ -84,6 +88,7 @@ struct virt_vm {
 	u32 apic_id;			/* under @lock */
 	u32 vector;			/* under @lock */
 	u64 features;
+	struct virt_policy *policy;	/* constant; reference held, or NULL */
 
 	struct mutex flush_mutex;	/* one flush at a time */
 	u32 tx_cons;			/* under flush_mutex */
@@ -114,6 +119,7 @@ struct virt_vm {
 	atomic64_t tx_bytes;		/* guest -> host payload */
 	atomic64_t rx_bytes;		/* host -> guest payload */
 	atomic64_t buffer_stalls;	/* flushes that ran out of guest buffers */
+	atomic64_t policy_denied;	/* connects refused by the policy */
 };
 
 /* Pending work of a connection, for the next flush. */
@@ -166,9 +172,26 @@ unsigned int virt_cid_count(void);
 int virt_vm_enable(pid_t nr, u32 cid, u32 flags);
 int virt_vm_disable(pid_t nr);
 unsigned int virt_vm_list(struct virt_ctl_entry *out, unsigned int room);
+struct virt_policy *virt_vm_policy(pid_t nr);
 unsigned int virt_enabled_count(void);
 u64 virt_not_enabled_count(void);
 bool virt_open_to_all(void);
+
+/* policy.c: the access policy */
+struct virt_policy;
+struct virt_policy *virt_policy_alloc(void);
+void virt_policy_get(struct virt_policy *pol);
+void virt_policy_put(struct virt_policy *pol);
+int virt_policy_check(struct virt_vm *vm, unsigned int dir, u32 port);
+int virt_policy_set(struct virt_policy *pol, unsigned int dir, u32 flags,
+		    const struct virt_ctl_port_range *r, u32 nr);
+u32 virt_policy_get_ports(struct virt_policy *pol, unsigned int dir,
+			  u32 *flags, struct virt_ctl_port_range *r, u32 room);
+int virt_policy_bind_check(u32 port, bool count);
+int virt_policy_bind_change(const struct virt_ctl_bind_rule *a, bool add);
+u32 virt_policy_bind_list(struct virt_ctl_bind_rule *out, u32 room);
+u64 virt_policy_denied_count(void);
+void virt_policy_exit(void);
 
 /* ctl.c: the control device */
 int virt_ctl_init(void);

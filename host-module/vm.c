@@ -59,6 +59,7 @@ struct virt_enabled {
 	 * notifier ends the entry before KVM frees the kvm.
 	 */
 	struct kvm *kvm;
+	struct virt_policy *policy;	/* its own reference; VMs take theirs */
 	u32 cid;
 	u32 flags;
 };
@@ -82,6 +83,7 @@ static void virt_vm_release(struct kref *ref)
 
 	WARN_ON_ONCE(!xa_empty(&vm->conns));
 	xa_destroy(&vm->conns);
+	virt_policy_put(vm->policy);
 	kfree(vm->rx_bufs);
 	kfree(vm->scratch);
 	kfree(vm->small);
@@ -337,6 +339,8 @@ int virt_vm_register(struct virt_vm *vm)
 		e->kvm = vm->kvm;
 		cid = e->cid;
 		vm->cid_from_entry = true;
+		virt_policy_get(e->policy);
+		vm->policy = e->policy;
 	} else if (READ_ONCE(open_to_all_vms)) {
 		cid = virt_cid_alloc(vm->kvm);
 	} else {
@@ -526,6 +530,7 @@ static void virt_enabled_end_finish(struct virt_enabled_end *end)
 	}
 	virt_cid_free(end->e->cid);
 	put_pid(end->e->pid);
+	virt_policy_put(end->e->policy);
 	kfree(end->e);
 }
 
@@ -570,7 +575,10 @@ int virt_vm_enable(pid_t nr, u32 cid, u32 flags)
 		return -ESRCH;
 	}
 	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
-	if (!e) {
+	if (e)
+		e->policy = virt_policy_alloc();	/* denies both ways */
+	if (!e || !e->policy) {
+		kfree(e);
 		put_pid(pid);
 		return -ENOMEM;
 	}
@@ -599,8 +607,28 @@ int virt_vm_enable(pid_t nr, u32 cid, u32 flags)
 out:
 	mutex_unlock(&virt_vms_mutex);
 	put_pid(pid);
+	virt_policy_put(e->policy);
 	kfree(e);
 	return r;
+}
+
+/* The policy of @nr's entry (caller's namespace), with a reference, or NULL. */
+struct virt_policy *virt_vm_policy(pid_t nr)
+{
+	struct virt_policy *pol = NULL;
+	struct virt_enabled *e;
+
+	virt_enabled_prune();
+	mutex_lock(&virt_vms_mutex);
+	list_for_each_entry(e, &virt_enabled_list, node) {
+		if (pid_vnr(e->pid) == nr) {
+			pol = e->policy;
+			virt_policy_get(pol);
+			break;
+		}
+	}
+	mutex_unlock(&virt_vms_mutex);
+	return pol;
 }
 
 /* VIRT_CTL_DISABLE: @nr in the caller's namespace. */
@@ -710,7 +738,7 @@ static int virt_vms_show(struct seq_file *m, void *v)
 	struct virt_vm *vm;
 	int bkt;
 
-	seq_puts(m, "cid pid ring_gpa ring_entries apic_id vector features hypercalls errors irqs flushes tx_descs rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns stale_descs\n");
+	seq_puts(m, "cid pid ring_gpa ring_entries apic_id vector features hypercalls errors irqs flushes tx_descs rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns stale_descs policy_denied\n");
 	mutex_lock(&virt_vms_mutex);
 	hash_for_each(virt_vms, bkt, vm, node) {
 		unsigned long id, conns = 0;
@@ -718,7 +746,7 @@ static int virt_vms_show(struct seq_file *m, void *v)
 
 		xa_for_each(&vm->conns, id, entry)
 			conns++;
-		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu %lld\n",
+		seq_printf(m, "%u %d 0x%llx %u %u %u 0x%llx %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lu %lld %lld\n",
 			   vm->cid, vm->pid, vm->ring_gpa, vm->ring_entries,
 			   READ_ONCE(vm->apic_id), READ_ONCE(vm->vector),
 			   vm->features,
@@ -732,7 +760,8 @@ static int virt_vms_show(struct seq_file *m, void *v)
 			   atomic64_read(&vm->tx_bytes),
 			   atomic64_read(&vm->rx_bytes),
 			   atomic64_read(&vm->buffer_stalls), conns,
-			   atomic64_read(&vm->stale_descs));
+			   atomic64_read(&vm->stale_descs),
+			   atomic64_read(&vm->policy_denied));
 	}
 	mutex_unlock(&virt_vms_mutex);
 	return 0;

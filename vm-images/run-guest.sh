@@ -38,7 +38,7 @@ rm -f "$pidfile"
 paused=()
 ctl=$TB_REPO/build/bin/virtsocket-ctl
 enable_vm() { # in the background, while QEMU starts
-	local qpid cid i
+	local qpid cid err= i
 	for ((i = 0; i < 300; i++)); do
 		[ -s "$pidfile" ] && break
 		sleep 0.1
@@ -46,17 +46,29 @@ enable_vm() { # in the background, while QEMU starts
 	qpid=$(cat "$pidfile" 2>/dev/null)
 	if [ -z "$qpid" ]; then
 		echo "run-guest.sh: guest$idx: QEMU wrote no pid file" >&2
-	elif cid=$("$ctl" enable --pid "$qpid" 2>&1); then
+	# Every port both ways (an entry allows none): the test bed's cases
+	# connect freely; tests/e2e/cases/policy.sh sets its own policy.
+	elif cid=$("$ctl" enable --pid "$qpid" 2>&1) &&
+		err=$("$ctl" ports --pid "$qpid" --to-host all --to-guest all 2>&1); then
 		echo "testbed: guest$idx: QEMU pid $qpid enabled on /dev/virtsocket, CID $cid" >"$out/guest$idx.enabled"
 	else
-		echo "run-guest.sh: guest$idx: $cid" >&2
+		echo "run-guest.sh: guest$idx: $cid${err:+ $err}" >&2
 	fi
 	[ ${#paused[@]} = 0 ] && return
 	for ((i = 0; i < 300; i++)); do
 		[ -S "/run/guest$idx.monitor" ] && break
 		sleep 0.1
 	done
-	echo cont | socat -t 1 - "UNIX-CONNECT:/run/guest$idx.monitor" >/dev/null
+	# `cont` until QEMU says it runs: a command sent before its main loop
+	# reads the monitor can go with the connection (seen with the machine
+	# loaded: a guest left at its reset vector until its boot limit).
+	for ((i = 0; i < 60; i++)); do
+		printf 'cont\ninfo status\n' | socat -t 2 - "UNIX-CONNECT:/run/guest$idx.monitor" 2>/dev/null |
+			grep -q 'VM status: running' && return
+	done
+	echo "QEMU pid $qpid: the monitor never said 'VM status: running' after cont (60 tries)" \
+		>"$out/guest$idx.not-resumed"
+	echo "run-guest.sh: guest$idx: $(cat "$out/guest$idx.not-resumed")" >&2
 }
 if [ -c /dev/virtsocket ]; then
 	[ ${#monitor[@]} -gt 0 ] && paused=(-S)

@@ -183,6 +183,11 @@ testbed_verdict() { # testbed_verdict OUT
 	for f in "$out"/*.kmemleak; do
 		[ -s "$f" ] && { echo "failure: kmemleak found leaks ($(basename "$f"))${sig:+; then: $sig}"; return 1; }
 	done
+	# A guest the test bed never let run (vm-images/run-guest.sh) looks
+	# like a hung boot, but it is the test bed's own fault.
+	for f in "$out"/guest*.not-resumed; do
+		[ -e "$f" ] && { echo "failure: the test bed never resumed $(basename "$f" .not-resumed): $(cat "$f")"; return 1; }
+	done
 	if [ -z "$sig" ]; then
 		if hit=$(grep -m1 'testbed-init:' "$out/host.console" 2>/dev/null); then
 			echo "failure: the test host's init gave up: ${hit#*testbed-init: }"

@@ -76,9 +76,13 @@ vm_field() { # vm_field CID COLUMN
 ctl_bin=$REPO/build/bin/virtsocket-ctl
 guest_qemu_pid() { cat "/run/guest$1.pid"; }
 # After the host module was loaded again (its entries went with it).
+# Every port both ways, as vm-images/run-guest.sh does: the cases connect
+# freely; the access policy itself is the case policy's.
 enable_guest() { # enable_guest IDX [CID]: prints the CID
 	"$ctl_bin" enable --pid "$(guest_qemu_pid "$1")" ${2:+--cid "$2"} ||
 		fail "cannot enable guest$1 (QEMU pid $(guest_qemu_pid "$1"))"
+	"$ctl_bin" ports --pid "$(guest_qemu_pid "$1")" --to-host all --to-guest all ||
+		fail "cannot open the ports of guest$1"
 }
 
 # The modules of the kernel the test bed runs (testbed --kernel).

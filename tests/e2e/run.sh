@@ -126,8 +126,8 @@ for c in "${cases[@]}"; do
 		# A side that never finished: its last line, and what its test
 		# processes waited on (tests/e2e/lib.sh: hang_report).
 		for f in "$results/$c"/host.log "$results/$c"/guest*.log; do
-			[ -f "$f" ] || continue
 			side=$(basename "$f" .log)
+			[[ -f "$f" && $side =~ ^(host|guest[0-9]+)$ ]] || continue
 			case "$(cat "$results/$c/$side.rc" 2>/dev/null || echo missing)" in
 			missing | stopped) ;;
 			*) continue ;;

@@ -118,6 +118,12 @@ d=$(mkrun host-boot-hang debug)
 echo "the test bed stopped the test host: it did not boot within 120 s" >"$d/stopped"
 expect nest "host hung while booting, before our code was loaded" "$d" "a debug test host that hung at boot"
 
+d=$(mkrun not-resumed debian)
+printf 'guest2_qemu_rc 0\n' >>"$d/times"
+echo "did not boot within 150 s" >"$d/guest2.stopped"
+echo "QEMU pid 812: the monitor never said 'VM status: running' after cont (60 tries)" >"$d/guest2.not-resumed"
+expect failure "never resumed guest2" "$d" "a guest the test bed never let run (not a hung boot)"
+
 d=$(mkrun leak debug)
 echo "unreferenced object 0xffff888004a2c000 (size 64):" >"$d/guest1.kmemleak"
 expect failure "kmemleak" "$d" "a run that leaked"

@@ -71,7 +71,7 @@ h2g() { # h2g CID
 }
 
 host() {
-	local bin=$REPO/build/bin c1 c2 p refused failed_hc held share i total h2g_pid
+	local bin=$REPO/build/bin c1 c2 p refused failed_hc held share i total h2g_pid accept_limit
 	# Low enough for the hostile guest to reach (each connection costs a
 	# flush); guest2 needs one.
 	echo "$CONN_LIMIT" >/sys/module/virtsocket_host/parameters/max_conns_per_vm
@@ -96,13 +96,17 @@ host() {
 		printf 'hostile-rx-%04u-...............\n' "$i"
 	done >/tmp/rxbuf.in
 	# (From a file: one read, one send, so the host queues it at once.)
-	"$bin/virtsock-cat" -l -w 800 "virt:any:$RXBUF_PORT" </tmp/rxbuf.in >/dev/null &
+	# Listeners give up accepting only long after the case would have
+	# failed: a debug guest reaches its last cases ~15 min in, past a fixed
+	# 800 s (two cases failed so on 2026-12-07).
+	accept_limit=$((800 * ${TB_WAIT_SCALE:-1}))
+	"$bin/virtsock-cat" -l -w "$accept_limit" "virt:any:$RXBUF_PORT" </tmp/rxbuf.in >/dev/null &
 	local rxbuf=$!
 	"$bin/virtsock-cat" -l "virt:any:$DISCARD_PORT" </dev/null >/dev/null &
 	local discard=$!
 	# Credit for a whole share each (8 MiB, the most a socket offers).
 	for ((i = 0; i < BULK_CONNS; i++)); do
-		"$bin/virtsock-cat" -l -w 800 --buffer $((8 << 20)) "virt:any:$((BULK_PORT + i))" \
+		"$bin/virtsock-cat" -l -w "$accept_limit" --buffer $((8 << 20)) "virt:any:$((BULK_PORT + i))" \
 			</dev/null | wc -c >"/tmp/bulk.$i" &
 	done
 	for p in $STREAM_PORT $AFTER_PORT $SINK_PORT $DATA_PORT $STALL_PORT $DISCARD_PORT $RXBUF_PORT \

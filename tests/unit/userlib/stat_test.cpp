@@ -30,7 +30,7 @@ constexpr const char* net_header =
 // host-module/vm.c, virt_vms_show().
 constexpr const char* vms_header =
 	"cid pid ring_gpa ring_entries apic_id vector features hypercalls errors irqs flushes tx_descs "
-	"rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns stale_descs\n";
+	"rx_descs bad_descs tx_bytes rx_bytes buffer_stalls conns stale_descs policy_denied\n";
 
 constexpr unsigned tcp_established = 1, tcp_syn_sent = 2, tcp_close = 7, tcp_listen = 10, tcp_closing = 11;
 constexpr unsigned any = 0xffffffffU;
@@ -313,7 +313,7 @@ TEST_F(Stat, SummaryOnTheHost)
 	dir.write("sys/role", "host\n");
 	dir.write("sys/hypercalls", "17\n");
 	dir.write("vms", std::string(vms_header) +
-				 "3 1000 0x7f000000 256 0 236 0x3 42 0 5 40 100 90 0 4096 8192 0 2 0\n");
+				 "3 1000 0x7f000000 256 0 236 0x3 42 0 5 40 100 90 0 4096 8192 0 2 0 0\n");
 	auto r = stat({"-s"});
 	EXPECT_EQ(r.status, 0) << r.err;
 	EXPECT_TRUE(r.out.starts_with("Total: 6 (CLOSING 1, ESTAB 2, LISTEN 1, SYN-SENT 1, UNCONN 1)\n\n"
