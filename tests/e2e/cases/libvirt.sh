@@ -115,7 +115,7 @@ boot_domain() { # boot_domain NAME IDX CID with|without
 }
 
 host() {
-	local pid_a pid_b before out
+	local pid_a pid_b before out denied=0
 	trap 'keep_logs; signal host-done' EXIT
 	start_libvirtd
 
@@ -139,6 +139,13 @@ host() {
 	expect_eq "$(cat "$TESTBED_OUT/guest11.cid")" $CID_A "the CID lv-a's guest registered with"
 	expect_eq "$(vm_field $CID_A pid)" "$pid_a" "the VM registered as CID $CID_A"
 	log "lv-a: QEMU pid $pid_a enabled by the hook, registered as CID $CID_A"
+	if policy_supported; then
+		# The hook applied lv-a's <virtsocket:policy> at `started`.
+		expect_eq "$("$ctl_bin" ports --pid "$pid_a" | tr '\n' ';')" \
+			"to-host $ALLOWED_PORT,$ALLOWED_FIRST-$ALLOWED_LAST;to-guest all;" "lv-a's port policy"
+		log "lv-a's port policy, set by the hook: $("$ctl_bin" ports --pid "$pid_a" | tr '\n' ' ')"
+		denied=$(sysfs policy_denied)
+	fi
 
 	# Its ports: permitted, then forbidden (host listeners on both).
 	"$REPO/build/bin/virtsock-cat" -l "virt:any:$ALLOWED_PORT" </dev/null >/tmp/allowed.out &
@@ -155,7 +162,8 @@ host() {
 	log "port $ALLOWED_PORT (permitted): '$(cat /tmp/allowed.out)'"
 	if [ "$(cat "$TESTBED_OUT/policy")" = yes ]; then
 		expect_eq "$(cat /tmp/forbidden.out)" "" "what came through port $FORBIDDEN_PORT (forbidden)"
-		log "port $FORBIDDEN_PORT (forbidden): $(cat "$TESTBED_OUT/guest11.forbidden")"
+		expect_ge "$(sysfs policy_denied)" $((denied + 1)) "connects refused by the policy"
+		log "port $FORBIDDEN_PORT (forbidden): $(cat "$TESTBED_OUT/guest11.forbidden"); policy_denied $denied -> $(sysfs policy_denied)"
 	else
 		log "SKIPPED: the forbidden port: this virtsocket-ctl has no port policy (the hook warned and served lv-a without one)"
 	fi
