@@ -58,29 +58,40 @@ static long virt_ctl_disable(void __user *uarg)
 	return virt_vm_disable(a.pid);
 }
 
-static long virt_ctl_list(void __user *uarg)
+/*
+ * The LIST calls (struct virt_ctl_list and struct virt_ctl_bind_list share
+ * one layout): up to @max items of @size bytes, which @fill writes into a
+ * kernel buffer, copied out after its locks are dropped (no fault under
+ * them); the buffer stays bounded by @max whatever the caller asks.
+ */
+static long virt_ctl_copy_list(void __user *uarg, size_t size, u32 max,
+			       u32 (*fill)(void *buf, u32 room))
 {
-	struct virt_ctl_entry *buf = NULL;
 	struct virt_ctl_list a;
-	unsigned int room, n;
+	void *buf = NULL;
+	u32 room, n;
 	long r = 0;
 
+	BUILD_BUG_ON(sizeof(struct virt_ctl_list) != sizeof(struct virt_ctl_bind_list));
+	BUILD_BUG_ON(offsetof(struct virt_ctl_list, count) !=
+		     offsetof(struct virt_ctl_bind_list, count));
+	BUILD_BUG_ON(offsetof(struct virt_ctl_list, entries) !=
+		     offsetof(struct virt_ctl_bind_list, rules));
+	BUILD_BUG_ON(offsetof(struct virt_ctl_list, reserved) !=
+		     offsetof(struct virt_ctl_bind_list, reserved));
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.version != VIRT_CTL_VERSION ||
 	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)))
 		return -EINVAL;
-	/* Never more than the table holds: the buffer stays bounded. */
-	room = min(a.count, VIRT_CTL_MAX_ENTRIES);
+	room = min(a.count, max);
 	if (room) {
-		buf = kvcalloc(room, sizeof(*buf), GFP_KERNEL);
+		buf = kvcalloc(room, size, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
 	}
-	/* Copied out after the mutex is dropped: no fault under it. */
-	n = virt_vm_list(buf, room);
-	if (copy_to_user(u64_to_user_ptr(a.entries), buf,
-			 min(n, room) * sizeof(*buf))) {
+	n = fill(buf, room);
+	if (copy_to_user(u64_to_user_ptr(a.entries), buf, min(n, room) * size)) {
 		r = -EFAULT;
 		goto out;
 	}
@@ -90,6 +101,16 @@ static long virt_ctl_list(void __user *uarg)
 out:
 	kvfree(buf);
 	return r;
+}
+
+static u32 virt_ctl_fill_vms(void *buf, u32 room)
+{
+	return virt_vm_list(buf, room);
+}
+
+static u32 virt_ctl_fill_bind_rules(void *buf, u32 room)
+{
+	return virt_policy_bind_list(buf, room);
 }
 
 static long virt_ctl_ports(void __user *uarg, bool set)
@@ -166,38 +187,6 @@ static long virt_ctl_bind_rule(void __user *uarg, bool add)
 	return virt_policy_bind_change(&a, add);
 }
 
-static long virt_ctl_bind_list(void __user *uarg)
-{
-	struct virt_ctl_bind_rule *buf = NULL;
-	struct virt_ctl_bind_list a;
-	u32 room, n;
-	long r = 0;
-
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (a.version != VIRT_CTL_VERSION ||
-	    !virt_ctl_zero(a.reserved, ARRAY_SIZE(a.reserved)))
-		return -EINVAL;
-	room = min(a.count, VIRT_CTL_MAX_BIND_RULES);
-	if (room) {
-		buf = kcalloc(room, sizeof(*buf), GFP_KERNEL);
-		if (!buf)
-			return -ENOMEM;
-	}
-	n = virt_policy_bind_list(buf, room);
-	if (copy_to_user(u64_to_user_ptr(a.rules), buf,
-			 min(n, room) * sizeof(*buf))) {
-		r = -EFAULT;
-		goto out;
-	}
-	a.count = n;
-	if (copy_to_user(uarg, &a, sizeof(a)))
-		r = -EFAULT;
-out:
-	kfree(buf);
-	return r;
-}
-
 static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -212,7 +201,8 @@ static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
 	case VIRT_CTL_DISABLE:
 		return virt_ctl_disable(uarg);
 	case VIRT_CTL_LIST:
-		return virt_ctl_list(uarg);
+		return virt_ctl_copy_list(uarg, sizeof(struct virt_ctl_entry),
+					  VIRT_CTL_MAX_ENTRIES, virt_ctl_fill_vms);
 	case VIRT_CTL_SET_PORTS:
 		return virt_ctl_ports(uarg, true);
 	case VIRT_CTL_GET_PORTS:
@@ -222,7 +212,9 @@ static long virt_ctl_ioctl(struct file *file, unsigned int cmd,
 	case VIRT_CTL_BIND_DEL:
 		return virt_ctl_bind_rule(uarg, false);
 	case VIRT_CTL_BIND_LIST:
-		return virt_ctl_bind_list(uarg);
+		return virt_ctl_copy_list(uarg, sizeof(struct virt_ctl_bind_rule),
+					  VIRT_CTL_MAX_BIND_RULES,
+					  virt_ctl_fill_bind_rules);
 	default:
 		return -ENOTTY;
 	}
